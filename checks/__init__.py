@@ -1,0 +1,77 @@
+"""Check kinds: pure functions of a recording.
+
+A kind is a function `(params, ctx) -> Verdict` registered by name with the
+JSON Schema of its params. One module per family; every module in this
+package is imported on first use, so adding a kind is adding a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.context import Context
+from runner.model import Verdict
+
+CheckFunc = Callable[[dict[str, Any], Context], Verdict]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    func: CheckFunc
+    params: dict[str, Any]  # JSON Schema of the params mapping
+    needs_run: bool = True  # False for static checks on the source alone
+    summary: str = ""
+
+
+_KINDS: dict[str, Kind] = {}
+_loaded = False
+
+
+def kind(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    needs_run: bool = True,
+) -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check kind. `params` is a JSON Schema for its parameters."""
+
+    schema = params or {"type": "object", "properties": {}}
+    schema.setdefault("type", "object")
+    schema.setdefault("additionalProperties", False)
+
+    def register(func: CheckFunc) -> CheckFunc:
+        if name in _KINDS:
+            raise RuntimeError(f"check kind {name!r} registered twice")
+        doc = (func.__doc__ or "").strip().splitlines()
+        _KINDS[name] = Kind(name, func, schema, needs_run, doc[0] if doc else "")
+        return func
+
+    return register
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for info in pkgutil.iter_modules(__path__):
+        if info.name not in ("context",) and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def get(name: str) -> Kind | None:
+    _load_all()
+    return _KINDS.get(name)
+
+
+def all_kinds() -> dict[str, Kind]:
+    _load_all()
+    return dict(sorted(_KINDS.items()))
+
+
+__all__ = ["Context", "Kind", "Verdict", "all_kinds", "get", "kind", "field"]

@@ -1,0 +1,254 @@
+"""Plain data for the whole platform: what a course is, what a run recorded,
+what grading concluded. No behaviour beyond (de)serialisation lives here, so
+every other module can depend on it and nothing here depends on them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+RECORDING_VERSION = 1
+REPORT_VERSION = 1
+
+Status = Literal["pass", "fail", "error", "timeout", "unsupported"]
+STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "unsupported")
+
+
+# ---------------------------------------------------------------- the course
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a YAML file, for error messages an author can act on."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class CheckSpec:
+    """One entry of a lesson's `checks:` list."""
+
+    id: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    points: int = 1
+    run: str = "main"  # id of the scenario whose Run this check reads
+    hint: str = ""
+    where: Where | None = None
+
+
+@dataclass
+class WorkloadSpec:
+    kind: str  # a name registered in runner/workloads.py
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioSpec:
+    """One live step of a lesson: the probe started with `args` (or a plain
+    `command`, e.g. the learner's pytest run), optionally with a workload."""
+
+    id: str
+    args: list[str] = field(default_factory=list)  # templated: {workload.pid} ...
+    workload: WorkloadSpec | None = None
+    ready: str | None = None  # regex meaning "attached"; None: no gate
+    ready_timeout: float = 20.0
+    timeout: float = 30.0  # wall-clock limit of the whole step
+    stop: Literal["exit", "after-workload"] = "exit"
+    settle: float = 1.0  # seconds between workload end and SIGINT
+    command: list[str] | None = None  # run this instead of the probe
+    where: Where | None = None
+
+
+@dataclass
+class Lesson:
+    id: str  # "06-tracepoints"
+    number: int  # 6
+    slug: str  # "tracepoints"
+    title: str
+    dir: Path  # lessons/06-tracepoints
+    text: Path  # the markdown file
+    starter: Path  # lessons/NN/probe.py
+    solution: Path | None  # solutions/NN/probe.py
+    tests_dir: Path | None  # learner tests
+    requires: list[str] = field(default_factory=list)  # kprobes, uprobes, ...
+    scenarios: list[ScenarioSpec] = field(default_factory=list)
+    checks: list[CheckSpec] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    wrong: list[WrongVariant] = field(default_factory=list)
+    starter_may_pass: bool = False
+    where: Where | None = None
+
+    def scenario(self, scenario_id: str) -> ScenarioSpec | None:
+        return next((s for s in self.scenarios if s.id == scenario_id), None)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+
+@dataclass
+class WrongVariant:
+    """A known-wrong solution and the check it must fail."""
+
+    path: Path
+    must_fail: str  # a check id of the lesson
+    why: str = ""
+
+
+@dataclass
+class Course:
+    title: str
+    version: str
+    dir: Path
+    lessons: list[Lesson]
+
+    def lesson(self, key: str) -> Lesson | None:
+        """Find a lesson by id ("06-tracepoints"), number ("6", "06") or slug."""
+        for lesson in self.lessons:
+            if key in (lesson.id, lesson.slug) or (
+                key.isdigit() and int(key) == lesson.number
+            ):
+                return lesson
+        return None
+
+
+# ---------------------------------------------------------------- a recording
+
+
+@dataclass
+class Line:
+    t: float  # seconds since the probe started
+    stream: Literal["out", "err"]
+    text: str  # control sequences already stripped
+
+
+@dataclass
+class WorkloadTruth:
+    """What the workload really did: the ground truth checks compare against."""
+
+    kind: str
+    pid: int  # tgid of the process that did the work
+    tid: int  # thread that did the work (differs from pid for thread cases)
+    comm: str
+    started_ns: int = 0  # CLOCK_MONOTONIC
+    ended_ns: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """The recording of one scenario: everything a check may look at."""
+
+    scenario: str
+    argv: list[str] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)  # captured, capped
+    stdout_lines: int = 0  # exact counts, including lines dropped by the cap
+    stderr_lines: int = 0
+    dropped: int = 0
+    exit_code: int | None = None
+    signal: int | None = None  # the signal that ended it, if any
+    duration: float = 0.0
+    ready: bool = False
+    ready_at: float | None = None
+    stop_reason: str = ""  # exited | stopped | timeout | not-ready | error
+    started_ns: int = 0  # CLOCK_MONOTONIC at probe start
+    ended_ns: int = 0
+    workload: WorkloadTruth | None = None
+    error: str | None = None  # the runner could not do its part (one sentence)
+    unsupported: str | None = None  # this machine lacks what the step needs
+
+    def out(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.stream == "out"]
+
+    def err(self) -> list[str]:
+        return [ln.text for ln in self.lines if ln.stream == "err"]
+
+
+@dataclass
+class Recording:
+    """Every Run of one `course check`, plus what grading needs besides."""
+
+    lesson: str
+    probe_path: str
+    probe_source: str  # the learner's file as it was run (static checks)
+    host: dict[str, Any] = field(default_factory=dict)  # runner.host facts
+    runs: dict[str, Run] = field(default_factory=dict)
+    version: int = RECORDING_VERSION
+    where: str = "host"  # "host" or "vm:<kernel release>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recording:
+        runs = {}
+        for key, raw in data.get("runs", {}).items():
+            raw = dict(raw)
+            raw["lines"] = [Line(**ln) for ln in raw.get("lines", [])]
+            if raw.get("workload"):
+                raw["workload"] = WorkloadTruth(**raw["workload"])
+            runs[key] = Run(**raw)
+        return cls(
+            lesson=data["lesson"],
+            probe_path=data.get("probe_path", ""),
+            probe_source=data.get("probe_source", ""),
+            host=data.get("host", {}),
+            runs=runs,
+            version=data.get("version", RECORDING_VERSION),
+            where=data.get("where", "host"),
+        )
+
+
+# ---------------------------------------------------------------- a verdict
+
+
+@dataclass
+class Verdict:
+    """What one check kind concluded about one recording."""
+
+    status: Status
+    message: str  # one sentence a learner can act on
+    expected: Any = None
+    observed: Any = None
+
+
+@dataclass
+class CheckResult:
+    id: str
+    kind: str
+    status: Status
+    message: str
+    expected: Any
+    observed: Any
+    points: int  # awarded
+    max_points: int
+    hint: str = ""
+
+
+@dataclass
+class Report:
+    lesson: str
+    status: Status
+    score: int
+    max_score: int
+    checks: list[CheckResult]
+    where: str = "host"
+    version: int = REPORT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "lesson": self.lesson,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "where": self.where,
+            "checks": [dataclasses.asdict(c) for c in self.checks],
+        }
