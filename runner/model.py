@@ -112,9 +112,7 @@ class Course:
     def lesson(self, key: str) -> Lesson | None:
         """Find a lesson by id ("06-tracepoints"), number ("6", "06") or slug."""
         for lesson in self.lessons:
-            if key in (lesson.id, lesson.slug) or (
-                key.isdigit() and int(key) == lesson.number
-            ):
+            if key in (lesson.id, lesson.slug) or (key.isdigit() and int(key) == lesson.number):
                 return lesson
         return None
 
