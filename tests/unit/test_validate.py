@@ -1,0 +1,65 @@
+"""The author gate judges each case by what it must do."""
+
+from pathlib import Path
+
+from runner.model import CheckResult, Lesson, Report, WrongVariant
+from runner.validate import Case, cases, judge
+
+LESSON = Lesson(
+    id="99-t",
+    number=99,
+    slug="t",
+    title="T",
+    dir=Path("."),
+    text=Path("README.md"),
+    starter=Path("lessons/99-t/probe.py"),
+    solution=Path("solutions/99-t/probe.py"),
+    tests_dir=None,
+    wrong=[WrongVariant(Path("solutions/99-t/wrong/w.py"), "banner")],
+)
+
+
+def report(**statuses: str) -> Report:
+    results = [
+        CheckResult(k, "k", s, f"{k} {s}", None, None, int(s == "pass"), 1)
+        for k, s in statuses.items()
+    ]
+    status = "pass" if all(s == "pass" for s in statuses.values()) else "fail"
+    return Report("99-t", status, sum(r.points for r in results), len(results), results)
+
+
+def test_cases_cover_solution_starter_and_wrong_variants():
+    assert [c.name for c in cases(LESSON)] == ["solution", "starter", "wrong/w.py"]
+
+
+def test_solution_must_pass_everything():
+    case = Case("solution", LESSON.solution)
+    assert judge(LESSON, case, report(banner="pass", count="pass")).status == "pass"
+    bad = judge(LESSON, case, report(banner="pass", count="fail"))
+    assert bad.status == "fail" and "count" in bad.message
+
+
+def test_starter_must_fail_something():
+    case = Case("starter", LESSON.starter)
+    assert judge(LESSON, case, report(banner="fail", count="pass")).status == "pass"
+    assert judge(LESSON, case, report(banner="pass", count="pass")).status == "fail"
+
+
+def test_wrong_variant_must_fail_its_named_check():
+    case = Case("wrong/w.py", LESSON.wrong[0].path, "banner")
+    assert judge(LESSON, case, report(banner="fail", count="pass")).status == "pass"
+    # failing some other check is not enough: the named check cannot catch it
+    assert judge(LESSON, case, report(banner="pass", count="fail")).status == "fail"
+    assert judge(LESSON, Case("wrong/x.py", Path("x"), "nope"), report(a="fail")).status == "error"
+
+
+def test_unsupported_is_never_passed():
+    rep = Report(
+        "99-t",
+        "unsupported",
+        0,
+        1,
+        [CheckResult("banner", "k", "unsupported", "no kprobes", None, None, 0, 1)],
+    )
+    out = judge(LESSON, Case("solution", LESSON.solution), rep)
+    assert out.status == "unsupported" and out.message == "no kprobes"
