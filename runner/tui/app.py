@@ -1,0 +1,625 @@
+"""The Textual app of `course start`: a view over the core, never a second
+implementation. Workers (the run, the host probe, the folder watcher) only
+post Messages; the App's handlers below own every state change."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    Footer,
+    Header,
+    Label,
+    Log,
+    OptionList,
+    ProgressBar,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from runner.model import Course, Lesson, Report
+from runner.tui import privilege
+from runner.tui.charts import bars_for
+from runner.tui.core import Core, Outcome, real_core, unsupported_reason
+from runner.tui.keymap import KEYMAP_FILE, load_keymap
+from runner.tui.linebuffer import LineBuffer
+from runner.tui.messages import HostDetected, ProbeSaved, RunFailed, RunFinished, WatchFailed
+from runner.tui.screens.doctor import DoctorScreen
+from runner.tui.screens.solution import SolutionScreen
+from runner.tui.sections import Section, split_sections
+from runner.tui.status import lesson_label
+from runner.tui.watch import watch_saves
+from runner.tui.widgets.bar_chart import BarChart
+from runner.tui.widgets.lesson_list import LessonList, LessonRow
+from runner.tui.widgets.lesson_text import LessonText
+from runner.tui.widgets.results import ResultsTable
+from runner.tui.widgets.run_status import RunStatus
+
+OUTPUT_MAX_LINES = 5000  # the Log keeps this many; the core keeps exact counts
+FLUSH_SECONDS = 0.05  # probe output reaches the screen in batches this often
+
+
+@dataclass
+class UiState:
+    """Everything the App decides; widgets only display it."""
+
+    lesson_index: int = 0
+    section_index: int = 0
+    running: str | None = None  # id of the lesson being run
+    run_started: float = 0.0
+    rerun_pending: bool = False
+    saves_seen: int = 0
+    host: dict[str, Any] | None = None
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # lesson id -> run failure
+
+
+class CourseApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ebpf-course"
+
+    BINDINGS = [
+        Binding("r", "run", "Run", id="run"),
+        Binding("n", "next_lesson", "Next", id="next-lesson"),
+        Binding("p", "previous_lesson", "Prev", id="previous-lesson"),
+        Binding("h", "hint", "Hint", id="hint"),
+        Binding("s", "solution", "Solution", id="solution"),
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("d", "doctor", "Doctor", id="doctor"),
+        Binding("right_square_bracket", "section(1)", "Section▶", id="next-section"),
+        Binding("left_square_bracket", "section(-1)", "◀Section", id="previous-section"),
+        Binding("1", "tab('lesson')", "Lesson", id="tab-lesson", show=False),
+        Binding("2", "tab('output')", "Output", id="tab-output", show=False),
+        Binding("3", "tab('results')", "Results", id="tab-results", show=False),
+        Binding("4", "tab('hints')", "Hints", id="tab-hints", show=False),
+        Binding("w", "toggle_watch", "Watch on/off", id="toggle-watch", show=False),
+        Binding("t", "toggle_theme", "Light/dark", id="toggle-theme", show=False),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        course: Course,
+        workspace: Any,
+        progress: Any,
+        core: Core,
+        *,
+        watch: bool,
+        idle_notice_after: float,
+        needs_password: Callable[[], bool],
+        start_lesson: str | None,
+    ) -> None:
+        super().__init__()
+        self.course = course
+        self.workspace = workspace
+        self.progress = progress
+        self.core = core
+        self.watching = watch
+        self.idle_notice_after = idle_notice_after
+        self.needs_password = needs_password
+        self.state = UiState()
+        self.buffer = LineBuffer(OUTPUT_MAX_LINES)
+        self.sections: list[Section] = []
+        self._watch_stop: threading.Event | None = None
+        self._pending_notices: list[tuple[str, str]] = []
+        if start_lesson and course.lesson(start_lesson) is not None:
+            self.state.lesson_index = course.lessons.index(course.lesson(start_lesson))
+        self.sub_title = course.title
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar"):
+                yield LessonList(id="lessons")
+                yield Label("", id="overall-label")
+                yield ProgressBar(
+                    total=len(self.course.lessons),
+                    show_eta=False,
+                    show_percentage=False,
+                    id="overall-bar",
+                )
+            with Vertical(id="content"):
+                yield Static("", id="lesson-header", markup=False)
+                with TabbedContent(id="tabs", initial="lesson"):
+                    with TabPane("Lesson", id="lesson"):
+                        yield LessonText(id="lesson-text")
+                    with TabPane("Output", id="output"):
+                        yield RunStatus(id="run-status")
+                        yield Log(max_lines=OUTPUT_MAX_LINES, id="output-log")
+                    with TabPane("Results", id="results"):
+                        yield Static("No results yet: press r to run the checks.", id="summary")
+                        yield ResultsTable(id="results-table")
+                        yield Static("", id="explanation", markup=False)
+                        yield BarChart(id="chart")
+                    with TabPane("Hints", id="hints"):
+                        yield Static("", id="hints-text", markup=False)
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        keymap, warning = load_keymap(
+            Path(self.workspace.root) / KEYMAP_FILE, {b.id for b in self.BINDINGS if b.id}
+        )
+        if keymap:
+            self.set_keymap(keymap)
+        if warning:
+            self.notify(warning, severity="warning", timeout=10)
+        for message, severity in self._pending_notices:
+            self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        self.query_one("#chart", BarChart).display = False
+        self.set_interval(FLUSH_SECONDS, self._flush_output)
+        self._refresh_lessons()
+        await self._open_lesson(self.state.lesson_index)
+        self.query_one(LessonList).focus()
+        self.run_worker(self._detect_host, thread=True, group="host", name="host facts")
+
+    # ------------------------------------------------------------ helpers
+
+    @property
+    def lesson(self) -> Lesson:
+        return self.course.lessons[self.state.lesson_index]
+
+    def lesson_status(self, lesson: Lesson) -> str:
+        """passed | failing | not-started | unsupported | running."""
+        if self.state.running == lesson.id:
+            return "running"
+        saved = self.progress.state(lesson.id)
+        status = saved.status if saved else "not-started"
+        if status != "passed" and unsupported_reason(lesson, self.state.host):
+            return "unsupported"
+        return status
+
+    def hints_revealed(self, lesson: Lesson) -> int:
+        saved = self.progress.state(lesson.id)
+        return min(int(getattr(saved, "hints_revealed", 0) or 0), len(lesson.hints))
+
+    def _refresh_lessons(self) -> None:
+        rows = []
+        for lesson in self.course.lessons:
+            saved = self.progress.state(lesson.id)
+            rows.append(
+                LessonRow(
+                    lesson.id,
+                    lesson.number,
+                    lesson.title,
+                    self.lesson_status(lesson),
+                    int(getattr(saved, "score", 0) or 0),
+                    lesson.max_score,
+                )
+            )
+        self.query_one(LessonList).show_rows(rows)
+        passed = sum(row.status == "passed" for row in rows)
+        self.query_one("#overall-label", Label).update(f"Passed {passed}/{len(rows)} lessons")
+        self.query_one("#overall-bar", ProgressBar).update(progress=passed)
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        lesson = self.lesson
+        status = self.lesson_status(lesson)
+        line = f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"
+        reason = unsupported_reason(lesson, self.state.host)
+        if status == "unsupported" and reason:
+            line += f"\n⊘ {reason}"
+        watch = "watch on" if self.watching else "watch off"
+        line += f"\n{self._probe_display()} · {watch}"
+        self.query_one("#lesson-header", Static).update(line)
+
+    def _probe_display(self) -> str:
+        probe = Path(self.workspace.probe_path(self.lesson))
+        home = Path.home()
+        shown = f"~/{probe.relative_to(home)}" if probe.is_relative_to(home) else str(probe)
+        return shown if len(shown) <= 38 else "…" + shown[-37:]
+
+    async def _open_lesson(self, index: int) -> None:
+        self.state.lesson_index = index
+        self.state.section_index = 0
+        lesson = self.lesson
+        self.workspace.ensure(lesson)  # copies the starter on first use, never overwrites
+        text = lesson.text.read_text(encoding="utf-8") if lesson.text.is_file() else ""
+        self.sections = split_sections(text or f"# {lesson.title}\n\n(This lesson has no text.)")
+        self.query_one(LessonList).highlight_lesson(lesson.id)
+        await self.query_one(LessonText).show_section(self.sections, 0)
+        self._show_results(lesson)
+        self._show_hints(lesson)
+        self._refresh_header()
+        if self.watching:
+            self._start_watch()
+
+    def _show_results(self, lesson: Lesson) -> None:
+        outcome = self.state.outcomes.get(lesson.id)
+        table = self.query_one(ResultsTable)
+        chart = self.query_one(BarChart)
+        explanation = self.query_one("#explanation", Static)
+        summary = self.query_one("#summary", Static)
+        if lesson.id in self.state.errors:
+            summary.update(f"! The run could not be done: {self.state.errors[lesson.id]}")
+            table.show_report(None)
+            explanation.update("")
+            chart.show("", [])
+            return
+        if outcome is None:
+            summary.update("No results yet: press r to run the checks.")
+            table.show_report(None)
+            explanation.update("")
+            chart.show("", [])
+            return
+        report = outcome.report
+        summary.update(_summary(report))
+        table.show_report(report)
+        explanation.update(self._explain(outcome))
+        bars = bars_for(lesson.slug, outcome.recording)
+        chart.show(*(bars or ("", [])))
+
+    def _explain(self, outcome: Outcome) -> str:
+        """Plain-words help for bcc / clang / verifier errors on stderr."""
+        if outcome.report.status == "pass":
+            return ""
+        notes = [run.error for run in outcome.recording.runs.values() if run.error]
+        stderr = "\n".join(line for run in outcome.recording.runs.values() for line in run.err())
+        if stderr.strip():
+            try:
+                hints = self.core.explain(stderr, outcome.recording.probe_source)
+            except Exception as exc:  # the explainer must never take the app down
+                hints = []
+                notes.append(f"(the error explainer failed: {exc})")
+            for hint in hints[:3]:
+                where = f" (line {hint.line})" if getattr(hint, "line", None) else ""
+                notes.append(f"• {hint.title}{where}: {hint.cause} Fix: {hint.fix}")
+        return "\n".join(notes)
+
+    def _show_hints(self, lesson: Lesson) -> None:
+        shown = self.hints_revealed(lesson)
+        if not lesson.hints:
+            text = "This lesson has no hints."
+        else:
+            lines = [f"Hint {i + 1}/{len(lesson.hints)}: {lesson.hints[i]}" for i in range(shown)]
+            left = len(lesson.hints) - shown
+            lines.append(
+                f"{left} more hint(s): press h to reveal the next one."
+                if left
+                else "That was the last hint; the solution (s) unlocks once the lesson passes."
+            )
+            text = "\n\n".join(lines)
+        self.query_one("#hints-text", Static).update(text)
+
+    def _status_text(self) -> str:
+        if self.state.running is None:
+            return "Idle."
+        elapsed = time.monotonic() - self.state.run_started
+        return f"Running {self.state.running}: {elapsed:.1f} s, {self.buffer.seen:,} lines seen" + (
+            f" ({self.buffer.dropped:,} not drawn)" if self.buffer.dropped else ""
+        )
+
+    def _flush_output(self) -> None:
+        """Timer: move buffered probe lines into the Log in one batch."""
+        batch = self.buffer.drain()
+        if batch:
+            self.query_one("#output-log", Log).write_lines(batch)
+        if self.state.running is not None:
+            self.query_one(RunStatus).show(self._status_text(), running=True)
+
+    # ------------------------------------------------------------ workers (no widgets)
+
+    def _detect_host(self) -> None:
+        try:
+            facts = self.core.detect_host()
+        except Exception as exc:  # reported, not raised: the app stays usable
+            self.post_message(HostDetected(None, f"could not detect host facts: {exc}"))
+        else:
+            self.post_message(HostDetected(facts))
+
+    def _run_core(self, lesson: Lesson, probe: Path) -> None:
+        push = self.buffer.push
+
+        def on_line(step: str, line: Any) -> None:
+            push(f"{step}{'!' if line.stream == 'err' else ':'} {line.text}")
+
+        try:
+            outcome = self.core.run(lesson, probe, on_line)
+        except Exception as exc:  # a core failure becomes a message, not a crash
+            self.post_message(RunFailed(lesson.id, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(RunFinished(lesson.id, outcome))
+
+    def _start_watch(self) -> None:
+        self._stop_watch()
+        lesson = self.lesson
+        folder = Path(self.workspace.probe_path(lesson)).parent
+        stop = threading.Event()
+        self._watch_stop = stop
+
+        def saved() -> None:
+            self.post_message(ProbeSaved(lesson.id))
+
+        def watch() -> None:
+            try:
+                watch_saves(folder, Path(self.workspace.probe_path(lesson)).name, stop, saved)
+            except Exception as exc:
+                if not stop.is_set():
+                    self.post_message(WatchFailed(lesson.id, str(exc)))
+
+        self.run_worker(watch, thread=True, group="watch", exclusive=True, name="watch")
+        if self.idle_notice_after > 0:
+            self.set_timer(self.idle_notice_after, partial(self._idle_notice, lesson.id, stop))
+
+    def _stop_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+
+    def _idle_notice(self, lesson_id: str, stop: threading.Event) -> None:
+        if stop.is_set() or self.state.saves_seen or self.state.running:
+            return
+        folder = Path(self.workspace.probe_path(self.lesson)).parent
+        self.notify(
+            f"No save of probe.py seen in {folder} yet; save your file there, "
+            "or press r to run the checks by hand.",
+            title="Watch mode",
+            timeout=10,
+        )
+
+    # ------------------------------------------------------------ message handlers
+
+    def on_host_detected(self, message: HostDetected) -> None:
+        if message.error:
+            self.notify(message.error, severity="warning", timeout=10)
+        self.state.host = message.facts
+        self._refresh_lessons()
+        if isinstance(self.screen, DoctorScreen):
+            self.screen.show(self._doctor_text())
+
+    def on_probe_saved(self, message: ProbeSaved) -> None:
+        if message.lesson_id != self.lesson.id or not self.watching:
+            return
+        self.state.saves_seen += 1
+        self.action_run()
+
+    def on_watch_failed(self, message: WatchFailed) -> None:
+        self.notify(
+            f"Watch mode stopped ({message.error}); press r to run the checks.",
+            severity="warning",
+        )
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self._flush_output()
+        report = message.outcome.report
+        self.state.outcomes[message.lesson_id] = message.outcome
+        self.state.errors.pop(message.lesson_id, None)
+        self.progress.record(report)
+        self.progress.save()
+        self._end_run(f"Finished: {_summary(report)}")
+        if message.lesson_id == self.lesson.id:
+            self._show_results(self.lesson)
+            self.query_one(TabbedContent).active = "results"
+        self.notify(
+            _summary(report), severity="information" if report.status == "pass" else "error"
+        )
+
+    def on_run_failed(self, message: RunFailed) -> None:
+        self._flush_output()
+        self.state.errors[message.lesson_id] = message.error
+        self._end_run(f"The run could not be done: {message.error}")
+        if message.lesson_id == self.lesson.id:
+            self._show_results(self.lesson)
+        self.notify(message.error, title="Run failed", severity="error", timeout=10)
+
+    def _end_run(self, text: str) -> None:
+        self.state.running = None
+        self.query_one(RunStatus).show(f"{text} ({self.buffer.seen:,} lines)", running=False)
+        self._refresh_lessons()
+        if self.state.rerun_pending:
+            self.state.rerun_pending = False
+            self.action_run()
+
+    @on(OptionList.OptionSelected, "#lessons")
+    async def _lesson_chosen(self, event: OptionList.OptionSelected) -> None:
+        ids = [lesson.id for lesson in self.course.lessons]
+        if event.option.id in ids and ids.index(event.option.id) != self.state.lesson_index:
+            await self._open_lesson(ids.index(event.option.id))
+
+    # ------------------------------------------------------------ actions
+
+    def action_run(self) -> None:
+        lesson = self.lesson
+        if self.state.running is not None:
+            self.state.rerun_pending = True
+            self.notify("A run is under way; the checks will run again when it ends.")
+            return
+        probe = Path(self.workspace.probe_path(lesson))
+        if not probe.is_file():
+            self.workspace.ensure(lesson)
+        if not self._privileges_ready():
+            return
+        self.state.running = lesson.id
+        self.state.run_started = time.monotonic()
+        self.state.errors.pop(lesson.id, None)
+        self.buffer.reset()
+        self.query_one("#output-log", Log).clear()
+        self.query_one(RunStatus).show(self._status_text(), running=True)
+        self.query_one(TabbedContent).active = "output"
+        self._refresh_lessons()
+        self.run_worker(
+            partial(self._run_core, lesson, probe), thread=True, group="run", name="run"
+        )
+
+    def _privileges_ready(self) -> bool:
+        """Let sudo ask for a password on the real terminal (the TUI itself
+        never runs as root); False when that is impossible or refused."""
+        if not self.needs_password():
+            return True
+        try:
+            with self.suspend():
+                print("The probe runs with sudo; enter your password to continue.")
+                ok = privilege.refresh_sudo()
+        except Exception:  # SuspendNotSupported in headless or web drivers
+            ok = False
+        if not ok:
+            self.notify(
+                "The probe needs root: run `sudo -v` in a terminal, then press r again.",
+                severity="error",
+                timeout=10,
+            )
+        return ok
+
+    async def action_next_lesson(self) -> None:
+        if self.state.lesson_index + 1 < len(self.course.lessons):
+            await self._open_lesson(self.state.lesson_index + 1)
+
+    async def action_previous_lesson(self) -> None:
+        if self.state.lesson_index > 0:
+            await self._open_lesson(self.state.lesson_index - 1)
+
+    async def action_section(self, step: int) -> None:
+        index = self.state.section_index + step
+        if 0 <= index < len(self.sections):
+            self.state.section_index = index
+            await self.query_one(LessonText).show_section(self.sections, index)
+            self.query_one(TabbedContent).active = "lesson"
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_hint(self) -> None:
+        lesson = self.lesson
+        if not lesson.hints:
+            self.notify("This lesson has no hints.")
+        elif self.hints_revealed(lesson) >= len(lesson.hints):
+            self.notify("All hints are shown; the solution (s) unlocks once the lesson passes.")
+        else:
+            self.progress.reveal_hint(lesson.id)
+            self.progress.save()
+        self._show_hints(lesson)
+        self.query_one(TabbedContent).active = "hints"
+
+    def action_solution(self) -> None:
+        lesson = self.lesson
+        if self.lesson_status(lesson) != "passed":
+            self.notify(
+                "The reference solution unlocks once this lesson passes: press r to run the checks."
+            )
+        elif lesson.solution is None or not lesson.solution.is_file():
+            self.notify(f"{lesson.id} has no reference solution.", severity="warning")
+        else:
+            self.push_screen(SolutionScreen(lesson.title, lesson.solution.read_text()))
+
+    def action_doctor(self) -> None:
+        self.push_screen(DoctorScreen(self._doctor_text() if self.state.host else None))
+
+    def _doctor_text(self) -> str:
+        try:
+            return self.core.doctor_text(self.state.host or {})
+        except Exception as exc:
+            return f"Could not format the host facts: {exc}"
+
+    def action_edit(self) -> None:
+        probe = Path(self.workspace.probe_path(self.lesson))
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.suspend():
+                subprocess.run([*shlex.split(editor), str(probe)], check=False)
+        except FileNotFoundError:
+            self.notify(f"Editor {editor!r} not found: set $EDITOR.", severity="error")
+        except Exception:  # SuspendNotSupported
+            self.notify(f"Cannot open an editor here; edit {probe} in another window.")
+
+    def action_toggle_watch(self) -> None:
+        self.watching = not self.watching
+        if self.watching:
+            self._start_watch()
+        else:
+            self._stop_watch()
+        self._refresh_header()
+        self.notify("Watch mode on." if self.watching else "Watch mode off: r runs the checks.")
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    async def action_quit(self) -> None:
+        self._stop_watch()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop_watch()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for index, lesson in enumerate(self.course.lessons):
+            yield SystemCommand(
+                f"Lesson {lesson.number:02d}: {lesson.title}",
+                f"Open lesson {lesson.id}",
+                partial(self._open_lesson, index),
+            )
+        for index, section in enumerate(self.sections):
+            yield SystemCommand(
+                f"Section: {section.title}",
+                "Show this section of the lesson text",
+                partial(self.action_section, index - self.state.section_index),
+            )
+        yield SystemCommand("Run the checks", "Run the probe and grade it (r)", self.action_run)
+        yield SystemCommand("Doctor", "What this machine can do (d)", self.action_doctor)
+
+
+def _summary(report: Report) -> str:
+    word = {"pass": "all public checks passed"}.get(report.status, report.status)
+    return f"{report.lesson}: {word}, score {report.score}/{report.max_score}"
+
+
+def build_app(
+    course: Course,
+    workspace: Any,
+    *,
+    watch: bool = True,
+    core: Core | None = None,
+    progress: Any = None,
+    start_lesson: str | None = None,
+    idle_notice_after: float = 120.0,
+    needs_password: Callable[[], bool] | None = None,
+) -> CourseApp:
+    """The one factory for `course start` and the tests.
+
+    `core` defaults to the real runner (execute + grade + host + explain);
+    tests pass a Core whose `run` needs no root. `progress` defaults to the
+    workspace's progress file; a corrupt one is moved aside and reported."""
+    notices: list[tuple[str, str]] = []
+    if progress is None:
+        from runner.progress import Progress
+
+        progress, warning = Progress.load(workspace.progress_path)
+        if warning:
+            notices.append((str(warning), "warning"))
+    app = CourseApp(
+        course,
+        workspace,
+        progress,
+        core or real_core(sys.executable, getattr(workspace, "cache_dir", None)),
+        watch=watch,
+        idle_notice_after=idle_notice_after,
+        needs_password=needs_password or privilege.needs_password,
+        start_lesson=start_lesson,
+    )
+    app._pending_notices = notices
+    return app

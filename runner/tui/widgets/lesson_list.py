@@ -1,0 +1,44 @@
+"""The lesson list: every lesson with its state as symbol and word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from runner.tui.status import lesson_label
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    lesson_id: str
+    number: int
+    title: str
+    status: str  # passed | failing | not-started | unsupported | running
+    score: int = 0
+    max_score: int = 0
+
+
+class LessonList(OptionList):
+    def show_rows(self, rows: list[LessonRow]) -> None:
+        keep = self.highlighted
+        self.clear_options()
+        self.add_options(Option(_prompt(row), id=row.lesson_id) for row in rows)
+        if keep is not None and keep < len(rows):
+            self.highlighted = keep
+
+    def highlight_lesson(self, lesson_id: str) -> None:
+        self.highlighted = self.get_option_index(lesson_id)
+
+
+_STYLE = {"passed": "green", "failing": "red", "unsupported": "yellow", "running": "cyan"}
+
+
+def _prompt(row: LessonRow) -> Text:
+    text = Text(f"{row.number:02d} {row.title}\n", style="bold")
+    text.append(f"   {lesson_label(row.status)}", style=_STYLE.get(row.status, ""))
+    if row.max_score and row.status in ("passed", "failing"):
+        text.append(f" {row.score}/{row.max_score}")
+    return text
