@@ -1,0 +1,210 @@
+"""The runner's side of a workload: start it paused, release it, collect facts.
+
+The workload runs as `nobody` when the runner is root (it is the
+unprivileged ground truth), in a fresh folder it owns, in its own process
+group so that killing it leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from runner.model import WorkloadSpec, WorkloadTruth
+from runner.privilege import kill_group
+from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, params_error
+
+NOBODY = 65534
+IDENTITY_TIMEOUT = 30.0
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def monotonic_ns() -> int:
+    """CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() reads."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+class WorkloadProcess:
+    """A started workload, paused until `go()`."""
+
+    def __init__(self, spec: WorkloadSpec, proc: subprocess.Popen[bytes], folder: Path) -> None:
+        self.spec = spec
+        self.identity: Identity | None = None
+        self.started_ns = 0
+        self.ended_ns = 0
+        self._proc = proc
+        self._folder = folder
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._stderr: deque[str] = deque(maxlen=20)
+        self._done = threading.Event()
+        self._result: dict[str, Any] | None = None
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    # ------------------------------------------------------------ protocol
+
+    def _read_stdout(self) -> None:
+        assert self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue  # not a protocol line
+            if isinstance(message, dict):
+                if "facts" in message or "error" in message:
+                    self.ended_ns = self.ended_ns or monotonic_ns()
+                self._messages.put(message)
+        self._messages.put(None)  # end of output
+
+    def _read_stderr(self) -> None:
+        assert self._proc.stderr is not None
+        for raw in self._proc.stderr:
+            text = raw.decode(errors="replace").strip()
+            if text:
+                self._stderr.append(text)
+
+    def _next(self, timeout: float) -> dict[str, Any] | None:
+        """The next protocol message; None when the workload's output ended."""
+        try:
+            return self._messages.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            raise WorkloadError(
+                f"workload {self.spec.kind!r} did not answer within {timeout:g} s."
+            ) from None
+
+    def _failure(self, message: dict[str, Any] | None) -> WorkloadError:
+        if message and "error" in message:
+            return WorkloadError(f"workload {self.spec.kind!r}: {message['error']}")
+        last = self._stderr[-1] if self._stderr else "no message"
+        return WorkloadError(f"workload {self.spec.kind!r} ended unexpectedly ({last}).")
+
+    def wait_identity(self, timeout: float) -> Identity:
+        message = self._next(timeout)
+        if not message or "identity" not in message:
+            raise self._failure(message)
+        raw = message["identity"]
+        self.identity = Identity(pid=int(raw["pid"]), tid=int(raw["tid"]), comm=str(raw["comm"]))
+        return self.identity
+
+    # ------------------------------------------------------------ control
+
+    def go(self) -> None:
+        """Release the workload: it does its actions now."""
+        assert self._proc.stdin is not None
+        self.started_ns = monotonic_ns()
+        try:
+            self._proc.stdin.write(b"go\n")
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died; finish() reports why
+
+    def is_finished(self) -> bool:
+        """True once the workload reported its facts (or failed)."""
+        if self._result is None and not self._messages.empty():
+            self._result = self._messages.get_nowait() or {}
+        return self._result is not None
+
+    def finish(self, timeout: float) -> WorkloadTruth:
+        """Wait up to `timeout` s for the facts; the ground truth of the step."""
+        if self._result is None:
+            self._result = self._next(timeout) or {}
+        if "facts" not in self._result:
+            raise self._failure(self._result)
+        self._proc.wait(timeout=5)
+        self._cleanup()
+        return self.truth(self._result["facts"])
+
+    def truth(self, facts: dict[str, Any] | None = None) -> WorkloadTruth:
+        """What is known so far (identity, times); facts only once finished."""
+        ident = self.identity or Identity(pid=0, tid=0, comm="")
+        return WorkloadTruth(
+            kind=self.spec.kind,
+            pid=ident.pid,
+            tid=ident.tid,
+            comm=ident.comm,
+            started_ns=self.started_ns,
+            ended_ns=self.ended_ns if facts is not None else 0,
+            facts=dict(facts or {}),
+        )
+
+    def kill(self) -> None:
+        """Stop the workload and everything it started; safe to call twice."""
+        kill_group(self._proc.pid)  # the forked child too, not just the leader
+        if self._proc.poll() is None:
+            self._proc.wait()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if pipe and pipe is not self._proc.stdout:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> WorkloadProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def _unprivileged() -> dict[str, Any]:
+    """Popen arguments that drop root to nobody; nothing when not root."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+
+
+def start_workload(
+    spec: WorkloadSpec, python: str, *, timeout: float = IDENTITY_TIMEOUT
+) -> WorkloadProcess:
+    """Start `spec` paused and wait until it says who does the work."""
+    problem = params_error(spec.kind, spec.params)
+    if problem:
+        raise WorkloadError(problem[0].upper() + problem[1:])
+    folder = Path(tempfile.mkdtemp(prefix="ebpfc-wl-"))
+    drop = _unprivileged()
+    if drop:
+        os.chown(folder, NOBODY, NOBODY)
+    env = dict(os.environ)
+    env[WORKDIR_ENV] = str(folder)
+    env["HOME"] = str(folder)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
+    )
+    env.pop("PYTHONSTARTUP", None)
+    argv = [python, "-m", "runner.workloads", spec.kind, json.dumps(spec.params)]
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=folder,
+            env=env,
+            start_new_session=True,
+            **drop,
+        )
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise WorkloadError(
+            f"could not start workload {spec.kind!r} with {python} ({exc.strerror or exc})."
+        ) from None
+    handle = WorkloadProcess(spec, proc, folder)
+    try:
+        handle.wait_identity(timeout)
+    except WorkloadError:
+        handle.kill()
+        raise
+    return handle
