@@ -86,7 +86,7 @@ def resolve_binary(name: str) -> str | None:
     ("c" -> libc.so.6) and then on $PATH. None when nothing exists."""
     if "/" in name:
         return name if os.path.isfile(name) else None
-    library = BPF.find_library(name)
+    library = BPF.find_library(name.encode())
     if library:
         return library.decode()
     return shutil.which(name)
