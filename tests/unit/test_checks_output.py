@@ -1,0 +1,83 @@
+"""output.line / output.absent / output.every on recorded runs."""
+
+from recordings import judge, make_ctx, make_run
+
+OUT = ["Attached kprobe to: do_sys_openat2", "call 1", "call 2", "Kprobe detached. Exiting."]
+
+
+def ctx(out=OUT, err=()):
+    return make_ctx(make_run(out, err))
+
+
+def test_line_passes_when_enough_lines_match():
+    v = judge("output.line", {"pattern": r"^call \d+$", "min": 2}, ctx())
+    assert v.status == "pass"
+    assert v.observed["matching"] == 2
+
+
+def test_line_fails_when_too_few_match_and_says_what_was_seen():
+    v = judge("output.line", {"pattern": r"^call \d+$", "min": 3}, ctx())
+    assert v.status == "fail"
+    assert "at least 3 lines" in v.message and "saw 2" in v.message
+    assert v.expected["min"] == 3 and v.observed["matching"] == 2
+
+
+def test_line_fails_above_max():
+    v = judge("output.line", {"pattern": "call", "max": 1}, ctx())
+    assert v.status == "fail" and "at most 1 line" in v.message
+
+
+def test_line_reads_the_chosen_stream():
+    c = ctx(out=["nothing"], err=["Attached kprobe to: x"])
+    assert judge("output.line", {"pattern": "^Attached"}, c).status == "fail"
+    assert judge("output.line", {"pattern": "^Attached", "stream": "err"}, c).status == "pass"
+    assert judge("output.line", {"pattern": "^Attached", "stream": "any"}, c).status == "pass"
+
+
+def test_line_message_stays_short_on_a_flood():
+    flood = [f"noise {i} " + "x" * 500 for i in range(10_000)]
+    v = judge("output.line", {"pattern": "^Attached"}, ctx(out=flood))
+    assert v.status == "fail" and len(v.message) < 400
+
+
+def test_bad_regex_is_an_error_not_a_raise():
+    v = judge("output.line", {"pattern": "call ("}, ctx())
+    assert v.status == "error" and "does not compile" in v.message
+
+
+def test_bad_params_are_an_error():
+    assert judge("output.line", {"pattern": "x", "min": "two"}, ctx()).status == "error"
+    assert judge("output.line", {"pattern": "x", "colour": "red"}, ctx()).status == "error"
+    assert judge("output.line", {}, ctx()).status == "error"
+    assert judge("output.line", {"pattern": "x", "stream": "stdout"}, ctx()).status == "error"
+    assert judge("output.line", {"pattern": "x", "min": 3, "max": 1}, ctx()).status == "error"
+
+
+def test_template_that_cannot_be_filled_is_an_error():
+    v = judge("output.line", {"pattern": "pid={workload.pid}"}, ctx())
+    assert v.status == "error" and "template" in v.message
+
+
+def test_absent_passes_and_fails():
+    assert judge("output.absent", {"pattern": "Traceback"}, ctx()).status == "pass"
+    v = judge("output.absent", {"pattern": "unknown"}, ctx(out=["pid=1 comm=unknown"]))
+    assert v.status == "fail" and "pid=1 comm=unknown" in v.message
+
+
+def test_every_passes_with_ignored_banner():
+    params = {"pattern": r"^call \d+$", "ignore": ["^Attached", "^Kprobe detached"]}
+    assert judge("output.every", params, ctx()).status == "pass"
+
+
+def test_every_fails_on_a_stray_line():
+    v = judge("output.every", {"pattern": r"^call \d+$", "ignore": ["^Attached"]}, ctx())
+    assert v.status == "fail" and "1 of 3" in v.message and "Kprobe detached" in v.message
+
+
+def test_every_fails_when_nothing_matched():
+    v = judge("output.every", {"pattern": "call", "ignore": [".*"]}, ctx())
+    assert v.status == "fail" and "at least 1 line" in v.message
+
+
+def test_every_bad_ignore_regex_is_an_error():
+    assert judge("output.every", {"pattern": "x", "ignore": ["["]}, ctx()).status == "error"
