@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Trace one kernel tracepoint: syscalls:sys_enter_openat or sched:sched_switch.
+
+Starter for lesson 06: follow the TODOs.
+
+A tracepoint is a stable hook the kernel developers placed on purpose; its
+fields are described in /sys/kernel/tracing/events/<category>/<name>/format
+and bcc's TRACEPOINT_PROBE gives the program an `args` pointer to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+# BPF C text, one program per supported tracepoint. The probe loads only the
+# one the user asked for, so the output always belongs to that tracepoint.
+BPF_OPENAT = r"""
+#include <uapi/linux/ptrace.h>
+
+struct open_event_t {
+    u32 pid;          // tgid: what user space calls the process id
+    int syscall_nr;   // the tracepoint's __syscall_nr field
+    int dfd;          // directory fd; AT_FDCWD is -100
+    char comm[16];
+    char filename[256];
+};
+
+BPF_PERF_OUTPUT(events);
+
+TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
+    struct open_event_t ev = {};
+    ev.pid = bpf_get_current_pid_tgid() >> 32;
+    // TODO: fill ev.syscall_nr from the tracepoint's __syscall_nr field.
+    // TODO: fill ev.dfd; the format file declares it as 8 bytes, cast it to int.
+    bpf_get_current_comm(&ev.comm, sizeof(ev.comm));
+    // TODO: copy the file name with bpf_probe_read_user_str; args->filename
+    //       points into the calling process's memory.
+    events.perf_submit(args, &ev, sizeof(ev));
+    return 0;
+}
+"""
+
+# TODO: write BPF_SCHED_SWITCH, a TRACEPOINT_PROBE(sched, sched_switch) that
+#       skips switches into or out of SELF_PID and sends prev_pid and next_pid
+#       through its own BPF_PERF_OUTPUT(events).
+
+PROGRAMS = {
+    ("syscalls", "sys_enter_openat"): BPF_OPENAT,
+    # TODO: ("sched", "sched_switch"): BPF_SCHED_SWITCH,
+}
+
+EXAMPLES = """examples:
+    ./probe.py syscalls sys_enter_openat        # every openat() for 5 seconds
+    ./probe.py syscalls sys_enter_openat -d 0   # until Ctrl+C
+    ./probe.py sched sched_switch -d 2          # context switches for 2 seconds
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Trace a kernel tracepoint (syscalls:sys_enter_openat or sched:sched_switch)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument("category", help="tracepoint category, e.g. syscalls or sched")
+    parser.add_argument("name", help="tracepoint name, e.g. sys_enter_openat or sched_switch")
+    parser.add_argument(
+        "-d",
+        "--duration",
+        type=float,
+        default=5,
+        help="seconds to trace (default 5, 0 = until Ctrl+C)",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 0:
+        parser.error("--duration must be 0 or more seconds")
+    return args
+
+
+def program_for(category: str, name: str) -> str | None:
+    """The BPF C text for a tracepoint, or None when it is not supported."""
+    return PROGRAMS.get((category, name))
+
+
+def format_open(pid: int, comm: str, syscall_nr: int, dfd: int, filename: str) -> str:
+    # TODO: "[<pid>] <comm>: syscall_nr=<nr>, dfd=<dfd>, filename=<path>"
+    return f"[{pid}] {comm}"
+
+
+def format_switch(prev_pid: int, next_pid: int) -> str:
+    # TODO: "context switch: <prev_pid> -> <next_pid>"
+    return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    text = program_for(args.category, args.name)
+    if text is None:
+        supported = ", ".join(f"{c}:{n}" for c, n in PROGRAMS)
+        print(
+            f"Unsupported tracepoint {args.category}:{args.name}; choose one of {supported}.",
+            file=sys.stderr,
+        )
+        return 2
+
+    from bcc import BPF  # imported late so --help works without bcc or root
+
+    try:
+        bpf = BPF(text=text, cflags=[f"-DSELF_PID={os.getpid()}"])
+    except Exception as exc:  # bcc raises plain Exception on load/attach failures
+        print(f"Could not load the tracepoint program: {exc}", file=sys.stderr)
+        return 1
+
+    seen = 0
+
+    def on_open(cpu: int, data: int, size: int) -> None:
+        nonlocal seen
+        ev = bpf["events"].event(data)
+        seen += 1
+        line = format_open(
+            ev.pid,
+            ev.comm.decode(errors="replace"),
+            ev.syscall_nr,
+            ev.dfd,
+            ev.filename.decode(errors="replace"),
+        )
+        print(line)
+
+    def on_switch(cpu: int, data: int, size: int) -> None:
+        nonlocal seen
+        ev = bpf["events"].event(data)
+        seen += 1
+        print(format_switch(ev.prev_pid, ev.next_pid))
+
+    callback = on_open if args.name == "sys_enter_openat" else on_switch
+    bpf["events"].open_perf_buffer(callback, page_cnt=64)
+    print(f"Attached to tracepoint {args.category}:{args.name}", flush=True)
+
+    # SIGINT (Ctrl+C, or the course runner) ends the loop; the summary follows.
+    stop = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    # Read in batches every 100 ms and flush once per batch. Waking the
+    # reader of our output is a context switch too: flushing per line would
+    # feed sched_switch its own output and snowball.
+    while not stop and (deadline is None or time.monotonic() < deadline):
+        time.sleep(0.1)
+        bpf.perf_buffer_poll(timeout=0)
+        sys.stdout.flush()
+    bpf.perf_buffer_poll(timeout=0)  # whatever is still buffered
+    print(f"Detached from {args.category}:{args.name} after {seen} events.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
