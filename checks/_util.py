@@ -51,10 +51,7 @@ def generic_kind(
         def judged(params: dict[str, Any], ctx: Context) -> Verdict:
             problem = jsonschema.exceptions.best_match(validator.iter_errors(params or {}))
             if problem is not None:
-                at = "/".join(str(p) for p in problem.absolute_path) or "params"
-                return Verdict(
-                    "error", f"The check's params are invalid at {at}: {problem.message}."
-                )
+                return Verdict("error", _params_problem(problem))
             try:
                 filled = ctx.expand(dict(params or {})) if expand else dict(params or {})
                 return func(filled, ctx)
@@ -69,6 +66,16 @@ def generic_kind(
         return judged
 
     return wrap
+
+
+def _params_problem(problem: jsonschema.ValidationError) -> str:
+    """One sentence for a schema violation; alternatives are named plainly."""
+    at = "/".join(str(p) for p in problem.absolute_path) or "params"
+    if problem.validator in ("oneOf", "anyOf"):
+        names = [" and ".join(alt.get("required", [])) for alt in problem.validator_value]
+        how = "exactly one" if problem.validator == "oneOf" else "at least one"
+        return f"The check's params are invalid: give {how} of {', '.join(names)}."
+    return f"The check's params are invalid at {at}: {problem.message}."
 
 
 # ---------------------------------------------------------------- lines
