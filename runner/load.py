@@ -33,6 +33,14 @@ TEMPLATE_ROOTS = ("python", "probe", "dir", "workload", "run", "host", "runs")
 MUST_FAIL = re.compile(r"^#\s*must-fail:\s*(.*?)\s*$")
 WHY = re.compile(r"^#\s*why:\s*(.*?)\s*$")
 
+# PyYAML's wording for the usual slips, and what the author should do.
+YAML_ADVICE = {
+    "mapping values are not allowed here": (
+        " (a ': ' inside an unquoted value starts a new key; put the value in quotes)"
+    ),
+    "found character '\\t' that cannot start any token": " (indent with spaces, not tabs)",
+}
+
 Path_ = tuple[str | int, ...]  # a location inside a YAML document
 
 
@@ -84,7 +92,10 @@ def _parse_yaml(text: str, file: str) -> tuple[_Doc, list[LoadError]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or exc.context or "unreadable"
-        raise LoadError(Where(file, line), f"this is not valid YAML: {problem}") from None
+        column = f" at column {mark.column + 1}" if mark else ""
+        advice = YAML_ADVICE.get(problem, "")
+        msg = f"this is not valid YAML{column}: {problem}{advice}"
+        raise LoadError(Where(file, line), msg) from None
     except yaml.YAMLError as exc:
         raise LoadError(Where(file, 1), f"this is not valid YAML: {exc}") from None
     lines: dict[Path_, int] = {}
@@ -497,14 +508,14 @@ def _check_problems(
     if kind is None:
         known = list(checks.all_kinds())
         msg = f"unknown check kind {spec.kind!r} in {name}"
-        close = difflib.get_close_matches(spec.kind, known, n=3, cutoff=0.6)
-        family = [k for k in known if k.split(".")[0] == spec.kind.split(".")[0]]
-        if close:
-            msg += " (did you mean " + " or ".join(repr(k) for k in close) + "?)"
-        elif family:
-            msg += f" (known {spec.kind.split('.')[0]} kinds: {', '.join(family)})"
-        elif known:
-            msg += f" (known kinds: {', '.join(known)})"
+        close = difflib.get_close_matches(spec.kind, known, n=1, cutoff=0.6)
+        prefix = spec.kind.split(".")[0]
+        family = [k for k in known if k.split(".")[0] == prefix]
+        if family:
+            listed = f"known {prefix} kinds: {', '.join(family)}"
+        else:
+            listed = f"known kinds: {', '.join(known)}"
+        msg += f" (did you mean {close[0]!r}? {listed})" if close else f" ({listed})"
         return [LoadError(doc.where(path + ("kind",)), msg)]
     problems = _schema_problems(doc, "the lesson", spec.params, kind.params, path + ("params",))
     for key, value in spec.params.items():

@@ -7,65 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import checks
-import runner.workloads
-from checks import kind
 from runner.load import LoadError, load_course, load_lesson
-from runner.model import Verdict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "courses"
 LESSON = "lessons/01-hello/lesson.yaml"
-
-# The fixtures use the contracted kind names. While a contracted kind is not
-# registered yet, a stand-in with the same params schema is registered under
-# a `test.` name and the copied fixture is rewritten to use it.
-STAND_INS = {
-    "output.line": {
-        "type": "object",
-        "required": ["pattern"],
-        "properties": {
-            "pattern": {"type": "string"},
-            "stream": {"enum": ["out", "err", "any"]},
-            "min": {"type": "integer", "minimum": 0},
-            "max": {"type": "integer", "minimum": 0},
-        },
-    },
-    "output.every": {
-        "type": "object",
-        "required": ["pattern"],
-        "properties": {
-            "pattern": {"type": "string"},
-            "ignore": {"type": "array", "items": {"type": "string"}},
-            "min": {"type": "integer"},
-        },
-    },
-    "exit.code": {
-        "type": "object",
-        "properties": {"equals": {"type": "integer"}, "nonzero": {"type": "boolean"}},
-    },
-}
-RENAMED: dict[str, str] = {}
-for _name, _schema in STAND_INS.items():
-    if checks.get(_name) is None and checks.get(f"test.{_name}") is None:
-        RENAMED[_name] = f"test.{_name}"
-
-        def _never_graded(params, ctx) -> Verdict:
-            """A stand-in: loading never calls a kind."""
-            return Verdict("error", "stand-in kind")
-
-        kind(f"test.{_name}", _schema)(_never_graded)
-
-
-@runner.workloads.workload(
-    "test.idle", {"type": "object", "properties": {"count": {"type": "integer"}}}
-)
-def _idle(params, ready):
-    """A stand-in workload for the fixtures: loading never starts it."""
-    return {}
-
-
-def kind_name(name: str) -> str:
-    return RENAMED.get(name, name)
 
 
 @pytest.fixture
@@ -73,11 +18,6 @@ def course(tmp_path: Path) -> Path:
     """A writable copy of the good fixture course."""
     dest = tmp_path / "course"
     shutil.copytree(FIXTURES / "good", dest)
-    for yaml_file in dest.rglob("*.yaml"):
-        text = yaml_file.read_text()
-        for old, new in RENAMED.items():
-            text = text.replace(f"kind: {old}\n", f"kind: {new}\n")
-        yaml_file.write_text(text)
     return dest
 
 
@@ -131,7 +71,7 @@ def test_good_course_loads_with_defaults(course: Path) -> None:
     assert main.args == ["-d", "0", "{workload.pid}"]  # numbers become argv strings
     assert (main.ready, main.ready_timeout, main.timeout, main.settle) == ("^Attached", 5, 10, 0.5)
     assert main.stop == "after-workload"
-    assert main.workload is not None and main.workload.kind == "test.idle"
+    assert main.workload is not None and main.workload.kind == "open-marker"
     assert main.workload.params == {"count": 3}
     assert main.where is not None and main.where.line == line_of(course / LESSON, "- id: main")
     tests = hello.scenario("tests")
@@ -140,7 +80,7 @@ def test_good_course_loads_with_defaults(course: Path) -> None:
     line, code = hello.checks
     assert (line.id, line.kind, line.points, line.run) == (
         "hello-line",
-        kind_name("output.line"),
+        "output.line",
         2,
         "main",
     )
@@ -180,6 +120,16 @@ def test_malformed_yaml_names_the_line(course: Path) -> None:
     assert "this is not valid YAML" in found
 
 
+def test_colon_in_a_plain_value_gets_advice(course: Path) -> None:
+    path = course / LESSON
+    edit(path, 'hint: Print "Hello" once attached.', "hint: Print this: Hello")
+    assert only_problem(course) == (
+        f"{LESSON}:{line_of(path, 'Print this')}: this is not valid YAML at column 21: mapping "
+        "values are not allowed here (a ': ' inside an unquoted value starts a new key; put the "
+        "value in quotes)"
+    )
+
+
 def test_unknown_top_level_key(course: Path) -> None:
     path = course / LESSON
     path.write_text(path.read_text() + "chekcs: []\n")
@@ -203,7 +153,7 @@ def test_unknown_key_in_check_and_run(course: Path) -> None:
 
 def test_missing_field(course: Path) -> None:
     path = course / LESSON
-    edit(path, f"    kind: {kind_name('exit.code')}\n", "")
+    edit(path, "    kind: exit.code\n", "")
     assert only_problem(course) == (
         f"{LESSON}:{line_of(path, '- id: exits-clean')}: check 'exits-clean' is missing 'kind'"
     )
@@ -260,20 +210,19 @@ def test_lesson_that_is_not_a_mapping(course: Path, content: str, got: str) -> N
 
 def test_unknown_check_kind_suggests_close_ones(course: Path) -> None:
     path = course / LESSON
-    wrong = kind_name("output.line")[:-1]  # "output.lin"
-    edit(path, f"kind: {kind_name('output.line')}\n", f"kind: {wrong}\n")
-    found = only_problem(course)
-    assert found.startswith(
-        f"{LESSON}:{line_of(path, f'kind: {wrong}')}: unknown check kind {wrong!r} "
-        f"in check 'hello-line' (did you mean {kind_name('output.line')!r}"
+    edit(path, "kind: output.line\n", "kind: output.lin\n")
+    assert only_problem(course) == (
+        f"{LESSON}:{line_of(path, 'kind: output.lin')}: unknown check kind 'output.lin' "
+        "in check 'hello-line' (did you mean 'output.line'? known output kinds: output.absent, "
+        "output.every, output.line)"
     )
 
 
 def test_unknown_check_kind_far_from_any(course: Path) -> None:
-    edit(course / LESSON, f"kind: {kind_name('output.line')}\n", "kind: zzz\n")
+    edit(course / LESSON, "kind: output.line\n", "kind: zzz\n")
     found = only_problem(course)
     assert "unknown check kind 'zzz' in check 'hello-line' (known kinds: " in found
-    assert kind_name("output.line") in found
+    assert "output.line" in found
 
 
 def test_params_not_matching_the_kind(course: Path) -> None:
@@ -319,10 +268,9 @@ def test_bad_regex_in_ready(course: Path) -> None:
 
 def test_bad_regex_in_ignore_items(course: Path) -> None:
     path = course / LESSON
-    every = kind_name("output.every")
     path.write_text(
         path.read_text()
-        + f"  - id: every\n    kind: {every}\n    params:\n      pattern: x\n"
+        + "  - id: every\n    kind: output.every\n    params:\n      pattern: x\n"
         + "      ignore: ['^ok', '(']\n"
     )
     found = only_problem(course)
@@ -378,10 +326,10 @@ def test_unknown_template_root(course: Path) -> None:
 
 def test_unknown_workload_kind(course: Path) -> None:
     path = course / LESSON
-    edit(path, "kind: test.idle", "kind: test.idel")
+    edit(path, "kind: open-marker", "kind: open-markr")
     assert only_problem(course) == (
-        f"{LESSON}:{line_of(path, 'test.idel')}: unknown workload kind 'test.idel' in the "
-        "workload of run 'main' (did you mean 'test.idle'?)"
+        f"{LESSON}:{line_of(path, 'open-markr')}: unknown workload kind 'open-markr' in the "
+        "workload of run 'main' (did you mean 'open-marker'?)"
     )
 
 
