@@ -1,0 +1,137 @@
+"""docs.expected_output / docs.pytest_command against the lesson text."""
+
+from recordings import judge, make_ctx, make_lesson, make_run
+
+from checks.docs import doc_output_blocks, fenced_blocks, output_shape
+from runner.model import ScenarioSpec
+
+TEXT = """\
+# Reading data
+
+Run it:
+
+```bash
+sudo python probe.py -d 5
+```
+
+## What you will see
+
+```output
+Attached to do_sys_openat2. Ctrl+C to end.
+[<pid>] <comm>: dfd=-100, timestamp=1234567890123
+...
+[4242] ebpfc-open: dfd=3, timestamp=1234567890999
+
+```
+
+## Tests
+
+Delete the skip line, then:
+
+```console
+$ cd ~/ebpf-course/02-reading-data && python3 -m pytest -q tests
+3 passed in 0.04s
+```
+"""
+
+SOLUTION_OUT = [
+    "Attached to do_sys_openat2. Ctrl+C to end.",
+    "[812] systemd-journal: dfd=-100, timestamp=2100000000",
+    "[4242]  ebpfc-open: dfd=7, timestamp=2100000123   ",
+]
+
+WRONG_DOC = TEXT.replace("dfd=-100, timestamp=1234567890123", "syscall_nr=257, timestamp=1")
+
+
+def ctx_for(tmp_path, text=TEXT, out=SOLUTION_OUT, command=None, argv=()):
+    scenarios = [ScenarioSpec(id="main", args=["-d", "5"])]
+    if command:
+        scenarios.append(ScenarioSpec(id="tests", command=command))
+    lesson = make_lesson(tmp_path, text, scenarios)
+    run = make_run(out, scenario="tests" if command or argv else "main", argv=list(argv))
+    return make_ctx(run, lesson=lesson)
+
+
+def test_doc_output_blocks_give_line_numbers():
+    blocks = doc_output_blocks(TEXT)
+    assert len(blocks) == 1
+    start, lines = blocks[0]
+    assert start == 12 and lines[0].startswith("Attached to")
+    assert TEXT.splitlines()[start - 1 + 3].startswith("[4242]")
+
+
+def test_fences_with_tildes_longer_markers_and_sections():
+    text = (
+        "# A\n~~~~ output\n```\nnot a close\n~~~~\n## B\n```output x\nb\n```\n# C\n```output\nc\n"
+    )
+    assert doc_output_blocks(text) == [(3, ["```", "not a close"]), (8, ["b"]), (12, ["c"])]
+    assert doc_output_blocks(text, section="a") == [(3, ["```", "not a close"]), (8, ["b"])]
+    assert [b[0] for b in fenced_blocks(text, section="B")] == ["output"]
+
+
+def test_shapes():
+    shape = output_shape("[<pid>] <comm>: dfd=-100, ts=0x7f3a addr deadbeef01")
+    assert shape.fullmatch("[1] a b: dfd=4294967196, ts=0xFFFF addr 00ab12cd34ef")
+    assert not shape.fullmatch("[1] a: syscall_nr=257, ts=0x1 addr 12345678")
+    assert output_shape("CPU 0: 12 samples ...").fullmatch("CPU 1: 3 samples (12%)")
+
+
+def test_expected_output_matches_the_solution(tmp_path):
+    v = judge("docs.expected_output", {}, ctx_for(tmp_path))
+    assert v.status == "pass", v.message
+    assert v.expected["doc_lines"] == 3
+
+
+def test_doc_showing_output_the_probe_cannot_print_fails_with_its_line(tmp_path):
+    v = judge("docs.expected_output", {}, ctx_for(tmp_path, text=WRONG_DOC))
+    assert v.status == "fail"
+    assert v.message.startswith("README.md line 13 shows '[<pid>] <comm>: syscall_nr=257")
+    assert v.expected["line"] == 13
+
+
+def test_expected_output_section_and_missing_blocks(tmp_path):
+    ctx = ctx_for(tmp_path)
+    assert judge("docs.expected_output", {"section": "What you will see"}, ctx).status == "pass"
+    v = judge("docs.expected_output", {"section": "Tests"}, ctx)
+    assert v.status == "fail" and "no ```output block under the heading 'Tests'" in v.message
+
+
+def test_docs_need_the_lesson(tmp_path):
+    ctx = make_ctx(make_run(SOLUTION_OUT))
+    assert judge("docs.expected_output", {}, ctx).status == "error"
+    assert judge("docs.expected_output", {"section": ""}, ctx_for(tmp_path)).status == "error"
+
+
+PYTEST = ["{python}", "-m", "pytest", "-q", "tests"]
+
+
+def test_documented_pytest_command_equals_the_run(tmp_path):
+    v = judge("docs.pytest_command", {}, ctx_for(tmp_path, command=PYTEST))
+    assert v.status == "pass", v.message
+    assert v.observed == [{"line": 24, "command": ["python3", "-m", "pytest", "-q", "tests"]}]
+
+
+def test_documented_command_that_runs_nothing_fails(tmp_path):
+    text = TEXT + "\n```bash\n# then\npython -m pytest -q tests -- --ignored\n```\n"
+    v = judge("docs.pytest_command", {}, ctx_for(tmp_path, text=text, command=PYTEST))
+    assert v.status == "fail"
+    assert "line 30 runs `python -m pytest -q tests -- --ignored`" in v.message
+    assert "`python -m pytest -q tests`" in v.message
+
+
+def test_a_bare_pytest_is_not_the_same_command(tmp_path):
+    text = "```sh\npytest -q \\\n  tests\n```\n"
+    v = judge("docs.pytest_command", {}, ctx_for(tmp_path, text=text, command=PYTEST))
+    assert v.status == "fail" and "line 2 runs `pytest -q tests`" in v.message
+
+
+def test_no_documented_pytest_command_fails(tmp_path):
+    text = "```bash\npip install pytest\necho python -m pytest\n```\n"
+    v = judge("docs.pytest_command", {}, ctx_for(tmp_path, text=text, command=PYTEST))
+    assert v.status == "fail" and "documents no pytest command" in v.message
+
+
+def test_recorded_argv_is_used_without_a_lesson_command(tmp_path):
+    argv = ["/usr/bin/python3.11", "-m", "pytest", "-q", "tests"]
+    assert judge("docs.pytest_command", {}, ctx_for(tmp_path, argv=argv)).status == "pass"
+    assert judge("docs.pytest_command", {"x": 1}, ctx_for(tmp_path, argv=argv)).status == "error"
