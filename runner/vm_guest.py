@@ -1,0 +1,76 @@
+"""The guest half of `runner.vm`: runs inside the VM as root.
+
+Reads the jobs file the host wrote, makes tracefs/debugfs available, detects
+this (guest) kernel's facts once, runs each job with `runner.execute`, and
+writes each Recording as `<key>.json` (or a one-sentence `<key>.error`) into
+the shared read-write folder. Progress goes to stdout with a prefix the host
+recognises; `done.json` last says the guest got through its list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from runner.vm import DONE_FILE, PROGRESS_PREFIX
+
+
+def say(message: str) -> None:
+    print(f"{PROGRESS_PREFIX}{message}", flush=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """The host may look at the folder at any time: never show half a file."""
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _one_sentence(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else 'no message'}"
+
+
+def guest_main(jobs_file: Path, outdir: Path) -> int:
+    release = platform.release()
+    say(f"guest up: kernel {release}")
+    spec: dict[str, Any] = json.loads(jobs_file.read_text())
+
+    from runner import host
+    from runner.execute import run_lesson
+    from runner.load import load_course
+
+    problem = host.ensure_tracefs()
+    if problem:
+        say(f"warning: {problem}")
+    started = time.monotonic()
+    # The guest's root fs is read-only: keep the feature cache in the rw folder.
+    facts = host.detect(cache_dir=outdir / "host-cache")
+    say(f"host facts detected in {time.monotonic() - started:.0f} s")
+    course = load_course(Path(spec["course_dir"]))
+
+    jobs = spec["jobs"]
+    for n, job in enumerate(jobs, 1):
+        key, lesson_id, probe = job["key"], job["lesson_id"], Path(job["probe"])
+        say(f"job {n}/{len(jobs)} {key}: running {lesson_id} with {probe.name}")
+        t0 = time.monotonic()
+        try:
+            lesson = course.lesson(lesson_id)
+            if lesson is None:
+                raise LookupError(f"the course has no lesson {lesson_id!r}")
+            recording = run_lesson(lesson, probe, python=spec["python"], host=facts)
+            recording.where = f"vm:{release}"
+            write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))
+            say(f"job {n}/{len(jobs)} {key}: done in {time.monotonic() - t0:.0f} s")
+        except Exception as error:  # one job's failure must not lose the others
+            traceback.print_exc(file=sys.stderr)
+            write_atomic(outdir / f"{key}.error", _one_sentence(error))
+            say(f"job {n}/{len(jobs)} {key}: failed: {_one_sentence(error)}")
+    write_atomic(outdir / DONE_FILE, json.dumps({"release": release, "jobs": len(jobs)}))
+    return 0
