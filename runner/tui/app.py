@@ -34,7 +34,8 @@ from textual.widgets import (
 )
 
 from runner.model import Course, Lesson, Report
-from runner.tui import privilege
+from runner.progress import Progress
+from runner.tui import sudo
 from runner.tui.charts import bars_for
 from runner.tui.core import Core, Outcome, real_core, unsupported_reason
 from runner.tui.keymap import KEYMAP_FILE, load_keymap
@@ -50,6 +51,7 @@ from runner.tui.widgets.lesson_list import LessonList, LessonRow
 from runner.tui.widgets.lesson_text import LessonText
 from runner.tui.widgets.results import ResultsTable
 from runner.tui.widgets.run_status import RunStatus
+from runner.workspace import Workspace
 
 OUTPUT_MAX_LINES = 5000  # the Log keeps this many; the core keeps exact counts
 FLUSH_SECONDS = 0.05  # probe output reaches the screen in batches this often
@@ -97,8 +99,8 @@ class CourseApp(App[None]):
     def __init__(
         self,
         course: Course,
-        workspace: Any,
-        progress: Any,
+        workspace: Workspace,
+        progress: Progress,
         core: Core,
         *,
         watch: bool,
@@ -181,15 +183,13 @@ class CourseApp(App[None]):
         """passed | failing | not-started | unsupported | running."""
         if self.state.running == lesson.id:
             return "running"
-        saved = self.progress.state(lesson.id)
-        status = saved.status if saved else "not-started"
+        status = self.progress.state(lesson.id).status
         if status != "passed" and unsupported_reason(lesson, self.state.host):
             return "unsupported"
         return status
 
     def hints_revealed(self, lesson: Lesson) -> int:
-        saved = self.progress.state(lesson.id)
-        return min(int(getattr(saved, "hints_revealed", 0) or 0), len(lesson.hints))
+        return min(self.progress.state(lesson.id).hints_revealed, len(lesson.hints))
 
     def _refresh_lessons(self) -> None:
         rows = []
@@ -201,7 +201,7 @@ class CourseApp(App[None]):
                     lesson.number,
                     lesson.title,
                     self.lesson_status(lesson),
-                    int(getattr(saved, "score", 0) or 0),
+                    saved.score,
                     lesson.max_score,
                 )
             )
@@ -223,7 +223,7 @@ class CourseApp(App[None]):
         self.query_one("#lesson-header", Static).update(line)
 
     def _probe_display(self) -> str:
-        probe = Path(self.workspace.probe_path(self.lesson))
+        probe = self.workspace.probe_path(self.lesson)
         home = Path.home()
         shown = f"~/{probe.relative_to(home)}" if probe.is_relative_to(home) else str(probe)
         return shown if len(shown) <= 38 else "…" + shown[-37:]
@@ -342,7 +342,7 @@ class CourseApp(App[None]):
     def _start_watch(self) -> None:
         self._stop_watch()
         lesson = self.lesson
-        folder = Path(self.workspace.probe_path(lesson)).parent
+        folder = self.workspace.probe_path(lesson).parent
         stop = threading.Event()
         self._watch_stop = stop
 
@@ -351,7 +351,7 @@ class CourseApp(App[None]):
 
         def watch() -> None:
             try:
-                watch_saves(folder, Path(self.workspace.probe_path(lesson)).name, stop, saved)
+                watch_saves(folder, self.workspace.probe_path(lesson).name, stop, saved)
             except Exception as exc:
                 if not stop.is_set():
                     self.post_message(WatchFailed(lesson.id, str(exc)))
@@ -368,7 +368,7 @@ class CourseApp(App[None]):
     def _idle_notice(self, lesson_id: str, stop: threading.Event) -> None:
         if stop.is_set() or self.state.saves_seen or self.state.running:
             return
-        folder = Path(self.workspace.probe_path(self.lesson)).parent
+        folder = self.workspace.probe_path(self.lesson).parent
         self.notify(
             f"No save of probe.py seen in {folder} yet; save your file there, "
             "or press r to run the checks by hand.",
@@ -404,7 +404,7 @@ class CourseApp(App[None]):
         self.state.outcomes[message.lesson_id] = message.outcome
         self.state.errors.pop(message.lesson_id, None)
         self.progress.record(report)
-        self.progress.save()
+        self._save_progress()
         self._end_run(f"Finished: {_summary(report)}")
         if message.lesson_id == self.lesson.id:
             self._show_results(self.lesson)
@@ -420,6 +420,12 @@ class CourseApp(App[None]):
         if message.lesson_id == self.lesson.id:
             self._show_results(self.lesson)
         self.notify(message.error, title="Run failed", severity="error", timeout=10)
+
+    def _save_progress(self) -> None:
+        try:
+            self.progress.save()
+        except Exception as exc:  # runner.progress.ProgressError: one sentence
+            self.notify(str(exc), title="Progress not saved", severity="error", timeout=10)
 
     def _end_run(self, text: str) -> None:
         self.state.running = None
@@ -443,7 +449,7 @@ class CourseApp(App[None]):
             self.state.rerun_pending = True
             self.notify("A run is under way; the checks will run again when it ends.")
             return
-        probe = Path(self.workspace.probe_path(lesson))
+        probe = self.workspace.probe_path(lesson)
         if not probe.is_file():
             self.workspace.ensure(lesson)
         if not self._privileges_ready():
@@ -468,7 +474,7 @@ class CourseApp(App[None]):
         try:
             with self.suspend():
                 print("The probe runs with sudo; enter your password to continue.")
-                ok = privilege.refresh_sudo()
+                ok = sudo.refresh_sudo()
         except Exception:  # SuspendNotSupported in headless or web drivers
             ok = False
         if not ok:
@@ -504,8 +510,8 @@ class CourseApp(App[None]):
         elif self.hints_revealed(lesson) >= len(lesson.hints):
             self.notify("All hints are shown; the solution (s) unlocks once the lesson passes.")
         else:
-            self.progress.reveal_hint(lesson.id)
-            self.progress.save()
+            self.progress.reveal_hint(lesson.id, len(lesson.hints))
+            self._save_progress()
         self._show_hints(lesson)
         self.query_one(TabbedContent).active = "hints"
 
@@ -530,7 +536,7 @@ class CourseApp(App[None]):
             return f"Could not format the host facts: {exc}"
 
     def action_edit(self) -> None:
-        probe = Path(self.workspace.probe_path(self.lesson))
+        probe = self.workspace.probe_path(self.lesson)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
             with self.suspend():
@@ -590,11 +596,11 @@ def _summary(report: Report) -> str:
 
 def build_app(
     course: Course,
-    workspace: Any,
+    workspace: Workspace,
     *,
     watch: bool = True,
     core: Core | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
     start_lesson: str | None = None,
     idle_notice_after: float = 120.0,
     needs_password: Callable[[], bool] | None = None,
@@ -606,8 +612,6 @@ def build_app(
     workspace's progress file; a corrupt one is moved aside and reported."""
     notices: list[tuple[str, str]] = []
     if progress is None:
-        from runner.progress import Progress
-
         progress, warning = Progress.load(workspace.progress_path)
         if warning:
             notices.append((str(warning), "warning"))
@@ -615,10 +619,10 @@ def build_app(
         course,
         workspace,
         progress,
-        core or real_core(sys.executable, getattr(workspace, "cache_dir", None)),
+        core or real_core(sys.executable, workspace.cache_dir),
         watch=watch,
         idle_notice_after=idle_notice_after,
-        needs_password=needs_password or privilege.needs_password,
+        needs_password=needs_password or sudo.needs_password,
         start_lesson=start_lesson,
     )
     app._pending_notices = notices
