@@ -312,6 +312,13 @@ def test_check_reading_the_default_run_when_there_is_none(course: Path) -> None:
     )
 
 
+def test_static_check_needs_no_run(course: Path) -> None:
+    path = course / "lessons/02-counting/lesson.yaml"
+    edit(path, "  - args:", "  - id: first\n    args:")
+    edit(path, "    kind: output.line\n    params: {pattern: '.'}", "    kind: static.imports")
+    assert load_course(course).lesson("2").checks[0].kind == "static.imports"
+
+
 def test_unknown_template_root(course: Path) -> None:
     path = course / LESSON
     edit(path, '"{workload.pid}"', '"{wokload.pid}"')
