@@ -598,7 +598,9 @@ def _wrong_variant(
     """Read the leading comment block: `# must-fail: <check-id>`, `# why: ...`."""
     must_fail: list[tuple[int, str]] = []
     why = ""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(
+        path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+    ):
         if number == 1 and line.startswith("#!"):
             continue
         if not line.startswith("#"):
