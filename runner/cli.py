@@ -30,7 +30,8 @@ def _course(args: argparse.Namespace) -> Course:
     try:
         return load_course(Path(args.course))
     except LoadError as exc:
-        raise UsageError(str(exc)) from None
+        problems = exc.errors or [exc]
+        raise UsageError("\n".join(str(e) for e in problems)) from None
 
 
 def _lesson(course: Course, key: str) -> Lesson:
@@ -477,9 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from runner.progress import ProgressError
+
     try:
         return args.func(args)
-    except UsageError as exc:
+    except (UsageError, ProgressError) as exc:
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_ENV
     except KeyboardInterrupt:
