@@ -20,14 +20,22 @@ _ROW = (
 class ChartSpec:
     title: str
     start: str  # regex of the header line after which the rows come
-    row: str = _ROW  # regex with named groups `label` and `n`
+    row: str = _ROW  # regex with `n` and `label` (or `comm` and `pid`)
+    skip: str | None = None  # regex of column-header lines to step over
     run: str | None = None  # which Run to read; None: the first that has rows
     max_rows: int = 10
 
 
 # Keyed by lesson slug. The probe prints the table; we only draw it.
 CHARTS: dict[str, ChartSpec] = {
-    "perf-sampling": ChartSpec("Samples per process", r"(?i)top\s+process"),
+    # `    PID  COMM              SAMPLES` then `   4242  ebpfc-burn  490  ████`
+    "perf-sampling": ChartSpec(
+        "Samples per process",
+        r"(?i)top\s+process",
+        row=r"^\s*(?P<pid>\d+)\s+(?P<comm>\S.*?)\s+(?P<n>\d+)(?:\s+[#█▏▎▍▌▋▊▉ ]*)?$",
+        skip=r"^\s*PID\s+COMM",
+    ),
+    # `  read                         1000   76.9%`
     "combining": ChartSpec("Top syscalls", r"(?i)top\s+syscall"),
 }
 
@@ -36,6 +44,7 @@ def extract_rows(lines: Iterable[str], spec: ChartSpec) -> list[tuple[str, int]]
     """The rows right after the first line matching `spec.start`, in order,
     up to the first line that is not a row (blank lines before rows skipped)."""
     start, row = re.compile(spec.start), re.compile(spec.row)
+    skip = re.compile(spec.skip) if spec.skip else None
     rows: list[tuple[str, int]] = []
     inside = False
     for text in lines:
@@ -46,13 +55,22 @@ def extract_rows(lines: Iterable[str], spec: ChartSpec) -> list[tuple[str, int]]
             if rows:
                 break
             continue
+        if skip is not None and not rows and skip.search(text):
+            continue
         found = row.match(text)
         if not found:
             break
-        rows.append((found.group("label").strip(), int(found.group("n"))))
+        rows.append((_label(found), int(found.group("n"))))
         if len(rows) >= spec.max_rows:
             break
     return rows
+
+
+def _label(found: re.Match[str]) -> str:
+    groups = found.groupdict()
+    if groups.get("label"):
+        return groups["label"].strip()
+    return f"{groups['comm'].strip()} ({groups['pid']})"
 
 
 def bars_for(slug: str, recording: Recording) -> tuple[str, list[tuple[str, int]]] | None:

@@ -233,8 +233,9 @@ async def test_perf_sampling_results_draw_a_bar_chart(make_app, scripted):
     scripted.lines = [
         "Collected 512 samples",
         "Top processes by samples:",
-        "  ebpfc-burn (4242)  490",
-        "  swapper/0 (0)  22",
+        "    PID  COMM              SAMPLES",
+        "   4242  ebpfc-burn            490  ##############################",
+        "      0  swapper/0              22  #",
     ]
     app = make_app(start_lesson="02")
     async with app.run_test(size=SIZE) as pilot:
@@ -243,6 +244,7 @@ async def test_perf_sampling_results_draw_a_bar_chart(make_app, scripted):
         chart = app.query_one(BarChart)
         assert chart.display
         assert chart._rows == [("ebpfc-burn (4242)", 490), ("swapper/0 (0)", 22)]
+        assert "█" in str(chart.render())
 
 
 async def test_keymap_file_in_the_workspace_remaps_bindings(make_app, scripted, workspace):
