@@ -4,6 +4,7 @@ command must be the one the course runs (the BUG-026 class)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from pathlib import Path
@@ -89,6 +90,13 @@ def output_shape(line: str) -> re.Pattern:
     return re.compile("".join(parts))
 
 
+def _closest(doc_line: str, out: list[str]) -> str | None:
+    """The printed line most like the documented one, to show what differs."""
+    candidates = list(dict.fromkeys(out))[:5000]  # distinct lines; bounded work on a flood
+    found = difflib.get_close_matches(doc_line, candidates, n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
 def _lesson_text(ctx: Context) -> tuple[str, str]:
     """(markdown, name to cite) of the lesson text."""
     if ctx.lesson is None:
@@ -134,13 +142,19 @@ def docs_expected_output(params: dict[str, Any], ctx: Context) -> Verdict:
             checked += 1
             shape = output_shape(doc_line)
             if not any(shape.fullmatch(line) for line in out):
+                closest = _closest(doc_line.strip(), out)
+                printed = (
+                    f"the closest line it printed is {shorten(closest)!r}"
+                    if closest
+                    else f"it printed {cite(out)}"
+                )
                 return Verdict(
                     "fail",
                     f"{name} line {start + offset} shows {shorten(doc_line.strip())!r}, but no "
-                    f"line the probe printed has that shape (it printed {cite(out)}); make the "
-                    f"documented output match what the probe really prints.",
+                    f"line the probe printed has that shape ({printed}); make the documented "
+                    f"output match what the probe prints, writing <name> for values that vary.",
                     {"line": start + offset, "doc": doc_line.strip(), "shape": shape.pattern},
-                    {"stdout_lines": len(out), "examples": out[:3]},
+                    {"stdout_lines": len(out), "closest": closest, "examples": out[:3]},
                 )
     return Verdict(
         "pass",

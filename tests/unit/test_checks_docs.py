@@ -135,3 +135,15 @@ def test_recorded_argv_is_used_without_a_lesson_command(tmp_path):
     argv = ["/usr/bin/python3.11", "-m", "pytest", "-q", "tests"]
     assert judge("docs.pytest_command", {}, ctx_for(tmp_path, argv=argv)).status == "pass"
     assert judge("docs.pytest_command", {"x": 1}, ctx_for(tmp_path, argv=argv)).status == "error"
+
+
+def test_literal_values_in_docs_fail_and_the_closest_line_is_shown(tmp_path):
+    text = "```output\nuprobe triggered! pid=812 comm=cron\n```\n"
+    out = ["Attached.", "uprobe triggered! pid=26651 comm=ebpfc-getenv"]
+    v = judge("docs.expected_output", {}, ctx_for(tmp_path, text=text, out=out))
+    assert v.status == "fail"
+    assert "closest line it printed is 'uprobe triggered! pid=26651 comm=ebpfc-getenv'" in v.message
+    fixed = text.replace("comm=cron", "comm=<comm>")
+    assert (
+        judge("docs.expected_output", {}, ctx_for(tmp_path, text=fixed, out=out)).status == "pass"
+    )
