@@ -13,6 +13,7 @@ from typing import Any
 from checks._util import CheckError, cite, generic_kind, lines_of, shorten
 from checks.context import Context
 from checks.pytest_flow import course_command, is_python, normalise_argv
+from checks.static import import_findings, nested_loop_findings
 from runner.model import Verdict
 
 _OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`]*?)\s*$")
@@ -243,4 +244,51 @@ def docs_pytest_command(params: dict[str, Any], ctx: Context) -> Verdict:
             )
     return Verdict(
         "pass", f"{name} documents the command the course runs: `{shown}`.", expected, observed
+    )
+
+
+_PYTHON_INFOS = {"python", "py", "python3"}
+
+
+@generic_kind(
+    "docs.snippets",
+    {"properties": {"local": {"type": "array", "items": {"type": "string", "minLength": 1}}}},
+    needs_run=False,
+)
+def docs_snippets(params: dict[str, Any], ctx: Context) -> Verdict:
+    """Every ```python block of the lesson text is valid Python, starts no event
+    loop inside a running one, and imports only what resolves and is declared;
+    `local` (default [probe]) names modules beside the learner's file."""
+    markdown, name = _lesson_text(ctx)
+    local = params.get("local", ["probe"])
+    problems: list[dict[str, Any]] = []
+    blocks = [
+        (start, body) for info, start, body in fenced_blocks(markdown) if info in _PYTHON_INFOS
+    ]
+    for start, body in blocks:
+        source = "\n".join(body) + "\n"
+        try:
+            found = [(n, m) for n, m in nested_loop_findings(source)]
+            found += [(n, m) for n, _, m in import_findings(source, local)]
+        except SyntaxError as exc:
+            found = [(exc.lineno or 1, f"the snippet is not valid Python ({exc.msg})")]
+        problems += [{"line": start + n - 1, "message": m} for n, m in sorted(found)]
+    expected = {"problems": 0}
+    if problems:
+        first = problems[0]
+        more = f" ({len(problems) - 1} more after it)" if len(problems) > 1 else ""
+        return Verdict(
+            "fail",
+            f"{name} line {first['line']}: {first['message']}{more}.",
+            expected,
+            problems,
+        )
+    return Verdict(
+        "pass",
+        f"All {len(blocks)} Python snippets in {name} are valid, import only declared modules "
+        f"and nest no event loops."
+        if blocks
+        else f"{name} has no ```python snippets to check.",
+        expected,
+        problems,
     )

@@ -147,3 +147,41 @@ def test_literal_values_in_docs_fail_and_the_closest_line_is_shown(tmp_path):
     assert (
         judge("docs.expected_output", {}, ctx_for(tmp_path, text=fixed, out=out)).status == "pass"
     )
+
+
+SNIPPETS = """\
+# Events
+
+```python
+import asyncio
+from bcc import BPF
+from probe import format_event
+
+async def main():
+    await asyncio.sleep(0)
+```
+
+```python
+async def main():
+    asyncio.run(other())
+```
+"""
+
+
+def test_snippets_flag_nested_loops_and_undeclared_imports_by_doc_line(tmp_path):
+    v = judge("docs.snippets", {}, ctx_for(tmp_path, text=SNIPPETS))
+    assert v.status == "fail"
+    assert v.message.startswith("README.md line 14: asyncio.run() inside the coroutine main()")
+    bad = SNIPPETS.replace("from bcc import BPF", "import markdown_it")
+    v = judge("docs.snippets", {}, ctx_for(tmp_path, text=bad))
+    assert v.observed[0] == {"line": 5, "message": v.observed[0]["message"]}
+    assert "'markdown_it' is third-party" in v.observed[0]["message"]
+
+
+def test_snippets_pass_and_syntax_errors_fail(tmp_path):
+    clean = SNIPPETS.split("```python\nasync def main():\n    asyncio.run")[0]
+    assert judge("docs.snippets", {}, ctx_for(tmp_path, text=clean)).status == "pass"
+    broken = "```python\nx = (\n```\n"
+    v = judge("docs.snippets", {}, ctx_for(tmp_path, text=broken))
+    assert v.status == "fail" and "not valid Python" in v.message
+    assert judge("docs.snippets", {"local": "probe"}, ctx_for(tmp_path)).status == "error"
