@@ -293,6 +293,8 @@ def _supervise(
     run.duration = round(time.monotonic() - t0, 6)
     code = proc.returncode
     run.exit_code, run.signal = (code, None) if code >= 0 else (None, -code)
+    if not run.ready and ready_re and capture.ready_at is not None:
+        run.ready, run.ready_at = True, capture.ready_at  # printed it, then ended at once
     run.lines = capture.lines()
     run.stdout_lines, run.stderr_lines = capture.counts["out"], capture.counts["err"]
     run.dropped = capture.total - len(run.lines)

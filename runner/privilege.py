@@ -54,8 +54,9 @@ def sudo_refusal(first_stderr_lines: list[str], python: str) -> str | None:
     for line in first_stderr_lines[:3]:
         if _NEEDS_PASSWORD.search(line):
             return (
-                "sudo needs your password before the probe can run as root: "
-                "run `sudo -v` in this terminal, then check again."
+                "sudo needs a password (or has no rule for you) before the probe can run "
+                "as root: run `sudo -v` in this terminal, or add the sudoers rule from the "
+                "README, then check again."
             )
         if _NOT_ALLOWED.search(line):
             return (

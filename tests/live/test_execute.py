@@ -227,3 +227,15 @@ def test_run_lesson_records_the_chosen_steps(make_lesson, course_python) -> None
     )
     assert list(rec.runs) == ["second"] and rec.lesson == "99-test"
     assert "Attached" in rec.probe_source and rec.runs["second"].exit_code == 0
+
+
+@pytest.mark.live
+def test_command_step_runs_unprivileged_in_the_probe_folder(make_lesson, course_python) -> None:
+    step = ScenarioSpec(
+        id="tests",
+        command=["{python}", "-c", "import os; print(os.getcwd(), os.geteuid())", "{dir}"],
+    )
+    run = _run(make_lesson, course_python, "ansi.py", step)
+    assert run.exit_code == 0 and run.stop_reason == "exited"
+    assert run.argv[0] == course_python and run.argv[-1] == str(PROBES)  # no sudo, templated
+    assert run.out() == [f"{PROBES} {os.geteuid()}"]

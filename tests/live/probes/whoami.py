@@ -1,6 +1,8 @@
-"""Reports the uid it runs as, and the uid of the process given as argv[1]."""
+"""Reports the uid it runs as and the uid of the process given as argv[1],
+then waits for SIGINT."""
 
 import os
+import signal
 import sys
 
 
@@ -12,4 +14,6 @@ def uid_of(pid: str) -> str:
     return "?"
 
 
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 print(f"Attached: probe euid={os.geteuid()} workload uid={uid_of(sys.argv[1])}", flush=True)
+signal.sigwait({signal.SIGINT})
