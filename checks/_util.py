@@ -99,6 +99,16 @@ def dropped_of(run: Run, stream: str = "out") -> int:
     return {"out": out, "err": err}.get(stream, out + err)
 
 
+def cap_note(run: Run | None, stream: str = "out") -> str:
+    """Say when the output cap dropped lines, since they were not searched."""
+    dropped = dropped_of(run, stream) if run else 0
+    return (
+        f"; the output cap dropped {plural(dropped, 'line')}, which were not searched"
+        if dropped
+        else ""
+    )
+
+
 def compile_regex(pattern: Any, param: str = "pattern", groups: Iterable[str] = ()) -> re.Pattern:
     """Compile a param regex; a bad one or a missing named group is a CheckError."""
     if not isinstance(pattern, str):

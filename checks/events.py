@@ -15,6 +15,7 @@ from checks._util import (
     WHERE,
     CheckError,
     WhereFilter,
+    cap_note,
     cite,
     compile_regex,
     generic_kind,
@@ -92,7 +93,8 @@ def events_match(params: dict[str, Any], ctx: Context) -> Verdict:
         return Verdict(
             "fail",
             f"Expected at least {plural(low, 'line')} with {flt.describe()}, saw {len(fits)}"
-            f"{note} ({_no_match_reason(flt, lines, misses)}).",
+            f"{note} ({_no_match_reason(flt, lines, misses)}"
+            f"{cap_note(ctx.run, params.get('stream', 'out'))}).",
             expected,
             observed,
         )

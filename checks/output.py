@@ -10,6 +10,7 @@ from checks._util import (
     REGEX,
     STREAM,
     CheckError,
+    cap_note,
     cite,
     compile_regex,
     generic_kind,
@@ -45,7 +46,8 @@ def output_line(params: dict[str, Any], ctx: Context) -> Verdict:
         return Verdict(
             "fail",
             f"Expected at least {plural(low, 'line')} on {where} matching {rx.pattern!r}, "
-            f"saw {len(hits)} (of {plural(len(lines), 'line')}: {cite(lines)}).",
+            f"saw {len(hits)} (of {plural(len(lines), 'line')}: {cite(lines)}"
+            f"{cap_note(ctx.run, stream)}).",
             expected,
             observed,
         )

@@ -105,3 +105,9 @@ def test_all_fails_when_nothing_matched():
     ctx = make_ctx(make_run(["Attached"], workload=truth()))
     v = judge("events.all", {"pattern": PATTERN, "where": {"pid": PID}}, ctx)
     assert v.status == "fail" and "saw 0" in v.message
+
+
+def test_match_says_when_the_output_cap_dropped_lines():
+    run = make_run(["[1] a: dfd=1, timestamp=1"], stdout_lines=9, workload=truth())
+    v = judge("events.match", {"pattern": PATTERN, "where": {"pid": PID}}, make_ctx(run))
+    assert v.status == "fail" and "output cap dropped 8 lines" in v.message

@@ -81,3 +81,9 @@ def test_every_fails_when_nothing_matched():
 
 def test_every_bad_ignore_regex_is_an_error():
     assert judge("output.every", {"pattern": "x", "ignore": ["["]}, ctx()).status == "error"
+
+
+def test_line_says_when_the_output_cap_dropped_lines():
+    run = make_run(["noise"] * 3, stdout_lines=50_000, dropped=49_997)
+    v = judge("output.line", {"pattern": "^Detached"}, make_ctx(run))
+    assert v.status == "fail" and "output cap dropped 49997 lines" in v.message
