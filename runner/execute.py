@@ -25,6 +25,7 @@ from runner.privilege import (
     is_root,
     privileged_argv,
     signal_group,
+    sudo_path,
     sudo_refusal,
     wait_group_gone,
 )
@@ -326,6 +327,11 @@ def run_step(
         probe = probe.resolve()
         if step.command is None and not probe.is_file():
             raise StepError(f"the probe file {probe} does not exist; check the path.")
+        if step.command is None and not is_root() and sudo_path() is None:
+            raise StepError(
+                "the probe must run as root but sudo is not installed: "
+                "install sudo or run the course as root."
+            )
         if step.workload:
             workload = start_workload(step.workload, python)
         templates = _Templates(

@@ -132,15 +132,19 @@ def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="ebpfc-wl-"))
 
 
+# Re-exported at the end: these modules use the names defined above.
+from runner.workloads._child import Child, fork_gated  # noqa: E402
 from runner.workloads._process import WorkloadProcess, start_workload  # noqa: E402
 
 __all__ = [
+    "Child",
     "Identity",
     "Ready",
     "Workload",
     "WorkloadError",
     "WorkloadProcess",
     "all_workloads",
+    "fork_gated",
     "get",
     "params_error",
     "set_comm",

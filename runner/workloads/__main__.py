@@ -63,6 +63,9 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         _send({"error": f"workload {name!r} failed: {exc.strerror or exc}."})
         return 1
+    except Exception as exc:  # a bug in a workload: still one sentence for the learner
+        _send({"error": f"workload {name!r} failed: {type(exc).__name__}: {exc}."})
+        return 1
     if gate.identity is None:
         _send({"error": f"workload {name!r} finished without reporting who does the work."})
         return 1

@@ -85,7 +85,10 @@ class WorkloadProcess:
         if message and "error" in message:
             return WorkloadError(f"workload {self.spec.kind!r}: {message['error']}")
         last = self._stderr[-1] if self._stderr else "no message"
-        return WorkloadError(f"workload {self.spec.kind!r} ended unexpectedly ({last}).")
+        why = f"workload {self.spec.kind!r} ended unexpectedly ({last})"
+        if _unprivileged():
+            why += "; it runs as nobody, so the interpreter and the course must be world-readable"
+        return WorkloadError(why + ".")
 
     def wait_identity(self, timeout: float) -> Identity:
         message = self._next(timeout)
@@ -198,8 +201,10 @@ def start_workload(
         )
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        as_nobody = " as nobody" if drop else ""
         raise WorkloadError(
-            f"could not start workload {spec.kind!r} with {python} ({exc.strerror or exc})."
+            f"could not start workload {spec.kind!r} with {python}{as_nobody} "
+            f"({exc.strerror or exc})."
         ) from None
     handle = WorkloadProcess(spec, proc, folder)
     try:

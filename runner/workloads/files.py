@@ -10,8 +10,7 @@ import os
 import secrets
 from typing import Any
 
-from runner.workloads import Identity, Ready, workdir, workload
-from runner.workloads._child import fork_gated
+from runner.workloads import Identity, Ready, fork_gated, workdir, workload
 
 AT_FDCWD = -100
 

@@ -10,8 +10,7 @@ import ctypes
 import secrets
 from typing import Any
 
-from runner.workloads import Identity, Ready, WorkloadError, workload
-from runner.workloads._child import fork_gated
+from runner.workloads import Identity, Ready, WorkloadError, fork_gated, workload
 
 
 def _libc_path() -> str:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runner.workloads import Identity, Ready, workload
-from runner.workloads._child import fork_gated
+from runner.workloads import Identity, Ready, fork_gated, workload
 
 
 @workload(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from runner.workloads import Identity, Ready, workload
-from runner.workloads._child import fork_gated
+from runner.workloads import Identity, Ready, fork_gated, workload
 
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
 
