@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,6 +72,30 @@ def _unsupported_reason(lesson: Lesson, host: dict[str, Any]) -> str | None:
     return None
 
 
+def _refuse_unsupported(lesson: Lesson, host: dict[str, Any]) -> None:
+    """Say "use --vm" up front rather than run a lesson this kernel cannot do."""
+    reason = _unsupported_reason(lesson, host)
+    if reason:
+        reason = _VM_ADVICE.sub("", reason)
+        raise UsageError(
+            f"{lesson.id} needs {', '.join(lesson.requires)} and this kernel cannot do it "
+            f"({reason}); run it with --vm to use a VM with a stock kernel."
+        )
+
+
+# host.py's reasons may already end with this advice; the CLI adds its own.
+_VM_ADVICE = re.compile(r"[;,.]?\s*run (?:the lesson|it) in a VM with --vm\.?$")
+
+
+def _mount_tracefs() -> None:
+    """bcc reads tracefs; mount it (as root) or say how, without stopping."""
+    from runner.host import ensure_tracefs
+
+    advice = ensure_tracefs()
+    if advice:
+        print(f"warning: {advice}", file=sys.stderr)
+
+
 def _print_line(step: str, line) -> None:
     stream = sys.stdout if line.stream == "out" else sys.stderr
     print(f"[{step}] {line.text}", file=stream, flush=True)
@@ -94,11 +119,14 @@ def _run_in_vm(course: Course, jobs: list[tuple[str, Lesson, Path]]) -> dict[str
     def progress(message: str) -> None:
         print(f"[vm] {message}", file=sys.stderr, flush=True)
 
-    vm_jobs = [vm.VmJob(key, lesson.id, probe) for key, lesson, probe in jobs]
+    # The VM names result files after job keys, so they must be plain names.
+    safe = {f"job-{i}": key for i, (key, _, _) in enumerate(jobs)}
+    vm_jobs = [vm.VmJob(f"job-{i}", lesson.id, probe) for i, (_, lesson, probe) in enumerate(jobs)]
     try:
-        return vm.run_in_vm(course.dir, vm_jobs, python=sys.executable, on_progress=progress)
+        found = vm.run_in_vm(course.dir, vm_jobs, python=sys.executable, on_progress=progress)
     except vm.VmError as exc:
         raise UsageError(str(exc)) from None
+    return {safe[key]: recording for key, recording in found.items() if key in safe}
 
 
 def _use_vm(mode: str, lesson: Lesson, host: dict[str, Any]) -> bool:
@@ -122,13 +150,16 @@ def _exit_for(report: Report) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from runner.host import format_doctor
+    from runner.host import ensure_tracefs, format_doctor
 
+    advice = ensure_tracefs()  # mounts tracefs/debugfs when root, else says how
     facts = _host(_workspace(args))
     if args.json:
-        print(json.dumps(facts, indent=2, default=str))
+        print(json.dumps({**facts, "tracefs_advice": advice}, indent=2, default=str))
     else:
         print(format_doctor(facts))
+        if advice:
+            print(f"\nTo do: {advice}")
     return EXIT_OK
 
 
@@ -185,9 +216,12 @@ def _check_one(args: argparse.Namespace, *, score: bool) -> int:
     if _use_vm(args.vm, lesson, host):
         recording = _run_in_vm(course, [("job", lesson, probe)])["job"]
     else:
+        if args.vm == "off":
+            _refuse_unsupported(lesson, host)
+        _mount_tracefs()
         recording = _run_here(lesson, probe, host, on_line)
     if args.record:
-        Path(args.record).write_text(json.dumps(recording.to_dict(), indent=1) + "\n")
+        _write_recording(Path(args.record), recording)
     problem = _env_error(recording)
     if not score:
         if problem:
@@ -201,17 +235,39 @@ def _check_one(args: argparse.Namespace, *, score: bool) -> int:
         progress = _progress(workspace)
         progress.record(report)
         progress.save()
-    _show(report, args)
+    _show(report, args, _notes(report, recording))
     if problem:
         return EXIT_ENV
     return _exit_for(report)
 
 
-def _show(report: Report, args: argparse.Namespace) -> None:
+def _write_recording(path: Path, recording: Recording) -> None:
+    try:
+        path.write_text(json.dumps(recording.to_dict(), indent=1) + "\n")
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot write the recording to {path} ({exc.strerror}); pick a writable path."
+        ) from None
+
+
+def _notes(report: Report, recording: Recording) -> list[dict[str, Any]]:
+    """Plain-words reasons a failing probe failed (crash, bcc/clang errors)."""
+    if report.status == "pass":
+        return []
+    from runner.diagnose import notes_for
+
+    return notes_for(recording)
+
+
+def _show(report: Report, args: argparse.Namespace, notes: list[dict[str, Any]]) -> None:
     if getattr(args, "json", False):
-        print(json.dumps(report.to_dict(), indent=2, default=str))
-    else:
-        print(render.report_text(report))
+        print(json.dumps({**report.to_dict(), "explanations": notes}, indent=2, default=str))
+        return
+    print(render.report_text(report))
+    if notes:
+        from runner.diagnose import format_notes
+
+        print(format_notes(notes))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -226,19 +282,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     path = Path(args.recording)
     try:
-        recording = Recording.from_dict(json.loads(path.read_text()))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
+        recording = Recording.from_dict(data)
     except FileNotFoundError:
-        raise UsageError(f"There is no file {path}.") from None
-    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"There is no file {path}; give the file `--record` wrote.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path} ({exc.strerror}).") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
         raise UsageError(
-            f"{path} is not a recorded run ({exc}); make one with `course check --record`."
+            f"{path} is not a recorded run ({what}); make one with `course check --record`."
         ) from None
     course = _course(args)
-    lesson = _lesson(course, recording.lesson)
+    lesson = course.lesson(recording.lesson)
+    if lesson is None:
+        raise UsageError(
+            f"{path} records lesson {recording.lesson!r}, which {course.dir} does not have; "
+            "pass the course it came from with --course."
+        )
     from runner.grade import grade
 
     report = grade(lesson, recording)
-    _show(report, args)
+    _show(report, args, _notes(report, recording))
     return _exit_for(report)
 
 
@@ -249,12 +316,12 @@ def cmd_hint(args: argparse.Namespace) -> int:
         return EXIT_OK
     workspace = _workspace(args)
     progress = _progress(workspace)
-    shown = progress.reveal_hint(lesson.id)
+    total = len(lesson.hints)
+    shown = min(progress.reveal_hint(lesson.id, total), total)
     progress.save()
-    n = min(shown, len(lesson.hints))
-    for i in range(n):
-        print(f"Hint {i + 1}/{len(lesson.hints)}: {lesson.hints[i]}")
-    if shown > len(lesson.hints):
+    for i in range(shown):
+        print(f"Hint {i + 1}/{total}: {lesson.hints[i]}")
+    if shown == total:
         print("That was the last hint; `course solution` shows the reference once you pass.")
     return EXIT_OK
 
@@ -299,6 +366,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     outcomes: dict[str, list] = {lesson.id: [] for lesson in lessons}
     vm_jobs: list[tuple[str, Lesson, Path]] = []
     by_key: dict[str, tuple[Lesson, Any]] = {}
+    if args.vm != "on":
+        _mount_tracefs()
     for lesson in lessons:
         in_vm = _use_vm(args.vm, lesson, host)
         for case in cases(lesson):

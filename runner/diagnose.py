@@ -1,0 +1,117 @@
+"""Why a probe process failed, in plain words, for `course check`.
+
+Two sources: the last line of a Python traceback on the probe's stderr (a
+crash, or a file that is not valid Python), and `runner.explain` for bcc /
+clang / verifier errors. Each note is a dict with `title`, `cause`, `fix`
+and `line` (the probe's line number, or None), the shape of an explainer
+hint, so text and JSON output treat them alike. Pure: reads a Recording.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any
+
+from runner.model import Recording, Run
+
+Note = dict[str, Any]
+
+# The final line of a traceback: "NameError: name 'x' is not defined".
+_EXCEPTION = re.compile(
+    r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Warning)|Exception)(?::\s*(?P<msg>.*))?$"
+)
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+# Exceptions that are the runner's own stop signal, not the learner's bug.
+_EXPECTED = {"KeyboardInterrupt", "SystemExit", "BrokenPipeError"}
+_SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
+MAX_EXPLAINED = 3  # more hints than this bury the useful one
+
+
+def crash_note(run: Run, probe_path: str) -> Note | None:
+    """A note for a probe that died of an uncaught exception (or did not
+    compile as Python), pointing at the probe's own line when it can."""
+    err = run.err()
+    for index in range(len(err) - 1, -1, -1):
+        found = _EXCEPTION.match(err[index].strip())
+        if not found:
+            continue
+        kind, message = found.group("type"), (found.group("msg") or "").strip()
+        if kind.rsplit(".", 1)[-1] in _EXPECTED:
+            return None
+        line = _probe_line(err[:index], probe_path)
+        what = f"{kind}: {message}" if message else kind
+        where = f" at line {line} of the probe" if line else ""
+        if kind in _SYNTAX:
+            return {
+                "title": "Your probe is not valid Python",
+                "cause": f"Python could not read the file ({what}){where}.",
+                "fix": "Fix the line Python points at (`course run` shows the full message), "
+                "then check again.",
+                "line": line,
+            }
+        return {
+            "title": "Your probe stopped with an exception",
+            "cause": f"It raised {what}{where}.",
+            "fix": "Read the traceback (`course run` shows it in full) and fix the line it "
+            "points at, then check again.",
+            "line": line,
+        }
+    return None
+
+
+def _probe_line(lines: list[str], probe_path: str) -> int | None:
+    """The line of the innermost traceback frame in the probe file."""
+    target = os.path.realpath(probe_path)  # the runner starts the resolved path
+    for text in reversed(lines):
+        frame = _FRAME.match(text)
+        if frame and frame.group("file") == target:
+            return int(frame.group("line"))
+    return None
+
+
+def explainer_notes(stderr: str, source: str | None) -> list[Note]:
+    """runner.explain's hints as notes; none when it is absent or fails."""
+    try:
+        from runner.explain import explain
+    except ImportError:  # the explainer is optional: the report stands alone
+        return []
+    try:
+        hints = explain(stderr, source)
+    except Exception as exc:  # a bug in the explainer must not hide the report
+        print(f"warning: the error explainer failed ({exc!r}).", file=sys.stderr)
+        return []
+    return [
+        {
+            "title": str(getattr(h, "title", "")),
+            "cause": str(getattr(h, "cause", "")),
+            "fix": str(getattr(h, "fix", "")),
+            "line": getattr(h, "line", None),
+        }
+        for h in hints[:MAX_EXPLAINED]
+    ]
+
+
+def notes_for(recording: Recording) -> list[Note]:
+    """Every note for a recording whose probe may have failed."""
+    notes: list[Note] = []
+    for run in recording.runs.values():
+        note = crash_note(run, recording.probe_path)
+        if note and note not in notes:
+            notes.append(note)
+    stderr = "\n".join(line for run in recording.runs.values() for line in run.err())
+    if stderr.strip():
+        notes += explainer_notes(stderr, recording.probe_source or None)
+    return notes
+
+
+def format_notes(notes: list[Note]) -> str:
+    """Notes as text lines under a report."""
+    lines = ["Why it may have failed:"] if notes else []
+    for note in notes:
+        at = f" (line {note['line']})" if note.get("line") else ""
+        lines.append(f"  • {note['title']}{at}: {note['cause']}")
+        if note.get("fix"):
+            lines.append(f"    Fix: {note['fix']}")
+    return "\n".join(lines)
