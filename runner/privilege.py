@@ -49,6 +49,11 @@ def privileged_argv(argv: list[str], python: str) -> list[str]:
     return [sudo, "-n", "--", python, GUARD, "--", *argv]
 
 
+def sudoers_rule(user: str, python: str) -> str:
+    """The one sudoers line the course needs: `python` running the guard, no password."""
+    return f"{user} ALL=(root) NOPASSWD: {python} {GUARD} *\n"
+
+
 def sudo_refusal(first_stderr_lines: list[str], python: str) -> str | None:
     """If sudo refused to start the probe, one sentence saying what to do."""
     for line in first_stderr_lines[:3]:

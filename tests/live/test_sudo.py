@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from runner.privilege import GUARD
+from runner.privilege import GUARD, sudoers_rule
 
 pytestmark = pytest.mark.live
 
@@ -75,7 +75,7 @@ def learner() -> Iterator[pwd.struct_passwd]:
 @pytest.fixture
 def sudo_rule(learner: pwd.struct_passwd) -> Iterator[str]:
     """Only the course interpreter running the root guard, without a password."""
-    rule = f"{LEARNER} ALL=(root) NOPASSWD: {PYTHON} {GUARD} *\n"
+    rule = sudoers_rule(LEARNER, PYTHON)
     RULE.write_text(rule)
     RULE.chmod(0o440)
     if shutil.which("visudo"):
