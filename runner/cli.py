@@ -285,6 +285,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
+        if not isinstance(data.get("lesson", ""), str):
+            raise ValueError("its 'lesson' is not a lesson id")
         recording = Recording.from_dict(data)
     except FileNotFoundError:
         raise UsageError(f"There is no file {path}; give the file `--record` wrote.") from None
