@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Say hello every time a kernel function is called: a first kprobe.
+
+Starter: it runs, attaches, and waits - but it does not print anything
+when the function is called yet. Work through the TODOs in order; the
+lesson text (README.md) explains each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+# The BPF program, compiled by bcc when the probe starts.
+BPF_TEXT = r"""
+int hello(struct pt_regs *ctx) {
+    // TODO 1: take the process id (the tgid) from the upper 32 bits of
+    //         bpf_get_current_pid_tgid() and write "hello <pid>" to the
+    //         trace pipe with bpf_trace_printk("hello %d\n", pid);
+    return 0;
+}
+"""
+
+MESSAGE_PREFIX = b"hello "
+
+EXAMPLES = """examples:
+    ./probe.py                          # every do_sys_openat2() call for 5 seconds
+    ./probe.py do_sys_openat2 -d 0      # until Ctrl+C
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Print a line every time a kernel FUNCTION is called (a kprobe).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument(
+        "function",
+        metavar="FUNCTION",
+        nargs="?",
+        default="do_sys_openat2",
+        help="kernel function to attach to (default: do_sys_openat2)",
+    )
+    # TODO 2: add -d/--duration (an int, default 5; 0 means until Ctrl+C).
+    args = parser.parse_args(argv)
+    args.duration = getattr(args, "duration", 5)
+    return args
+
+
+def parse_message(msg: bytes) -> int | None:
+    """The pid in one of our trace messages, or None for someone else's."""
+    # TODO 3: return the number after MESSAGE_PREFIX (b"hello 1234" -> 1234),
+    #         and None for any line that does not start with it.
+    return None
+
+
+def format_call(pid: int, comm: str, function: str) -> str:
+    # TODO 4: return "[<pid>] <comm> called <function>".
+    return ""
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        fail("This probe loads a BPF program and must run as root: try sudo.")
+    from bcc import BPF
+
+    # TODO 5: if BPF.ksymname(args.function) is negative, fail() with one
+    #         sentence that names the function (before compiling: it is slow).
+    b = BPF(text=BPF_TEXT)
+    b.attach_kprobe(event=args.function, fn_name="hello")
+    print(f"Attached kprobe to: {args.function}", flush=True)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            task, _tid, _cpu, _flags, _ts, msg = b.trace_fields(nonblocking=True)
+            if task is None:
+                time.sleep(0.05)
+                continue
+            # TODO 6: turn msg into a pid with parse_message(); for our own
+            #         messages print format_call(pid, task.decode(), args.function).
+    except KeyboardInterrupt:
+        pass
+    b.detach_kprobe(event=args.function)
+    # TODO 7: say goodbye: print "Kprobe detached. Exiting."
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+# must-fail: nested-loop
+# why: asyncio.run inside a running coroutine starts a second event loop (BUG-023 class)
+"""Say hello every time a kernel function is called: a first kprobe.
+
+A kprobe can be attached to (almost) any kernel function. The tiny BPF
+program below runs on every call and writes one message to the kernel's
+trace pipe; this script reads the pipe and prints one line per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+
+# The BPF program, compiled by bcc when the probe starts. It records who
+# called the function: the upper 32 bits of pid_tgid are the process id
+# (the tgid), the lower 32 bits the thread id.
+BPF_TEXT = r"""
+int hello(struct pt_regs *ctx) {
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    bpf_trace_printk("hello %d\n", pid);
+    return 0;
+}
+"""
+
+MESSAGE_PREFIX = b"hello "  # what our program writes; other tracers write other things
+
+EXAMPLES = """examples:
+    ./probe.py                          # every do_sys_openat2() call for 5 seconds
+    ./probe.py do_sys_openat2 -d 0      # until Ctrl+C
+    ./probe.py vfs_read -d 2            # another kernel function, for 2 seconds
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Print a line every time a kernel FUNCTION is called (a kprobe).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument(
+        "function",
+        metavar="FUNCTION",
+        nargs="?",
+        default="do_sys_openat2",
+        help="kernel function to attach to (default: do_sys_openat2)",
+    )
+    parser.add_argument(
+        "-d",
+        "--duration",
+        type=int,
+        default=5,
+        help="seconds to trace; 0 traces until Ctrl+C (default: 5)",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 0:
+        parser.error("the duration must be 0 (until Ctrl+C) or a positive number of seconds")
+    return args
+
+
+def parse_message(msg: bytes) -> int | None:
+    """The pid in one of our trace messages, or None for someone else's."""
+    if not msg.startswith(MESSAGE_PREFIX):
+        return None
+    rest = msg[len(MESSAGE_PREFIX) :].strip()
+    return int(rest) if rest.isdigit() else None
+
+
+def format_call(pid: int, comm: str, function: str) -> str:
+    return f"[{pid}] {comm} called {function}"
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        fail("This probe loads a BPF program and must run as root: try sudo.")
+    from bcc import BPF  # imported late so --help works without bcc
+
+    # Ask the kernel's symbol table first: compiling the program takes a
+    # while, and a misspelt name should fail at once.
+    if BPF.ksymname(args.function) < 0:
+        fail(f"Cannot attach a kprobe to {args.function}: no kernel function has that name.")
+    b = BPF(text=BPF_TEXT)
+    try:
+        b.attach_kprobe(event=args.function, fn_name="hello")
+    except Exception:
+        fail(
+            f"Cannot attach a kprobe to {args.function}: the function does not exist "
+            "or is not traceable (see /sys/kernel/tracing/available_filter_functions)."
+        )
+    print(f"Attached kprobe to: {args.function}", flush=True)
+
+    async def read_one():
+        task, _tid, _cpu, _flags, _ts, msg = b.trace_fields(nonblocking=True)
+        if task is None:
+            await asyncio.sleep(0.05)
+            return
+        pid = parse_message(msg)
+        if pid is not None:
+            print(format_call(pid, task.decode(errors="replace"), args.function), flush=True)
+
+    async def trace():
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while deadline is None or time.monotonic() < deadline:
+            # One event loop per line: but trace() already runs inside one.
+            asyncio.run(read_one())
+
+    try:
+        asyncio.run(trace())
+    except KeyboardInterrupt:
+        pass
+    b.detach_kprobe(event=args.function)
+    print("Kprobe detached. Exiting.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
