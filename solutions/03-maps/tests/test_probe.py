@@ -1,0 +1,47 @@
+"""Tests for the pure helpers of probe.py: no root, no BPF needed."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+
+def load_probe():
+    path = Path(__file__).parent.parent / "probe.py"
+    spec = importlib.util.spec_from_file_location("probe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+probe = load_probe()
+
+
+def test_rows_are_sorted_by_count_largest_first():
+    assert probe.top_rows({10: 1, 20: 5, 30: 3}) == [(20, 5), (30, 3), (10, 1)]
+
+
+def test_ties_are_ordered_by_pid():
+    assert probe.top_rows({30: 2, 10: 2, 20: 2}) == [(10, 2), (20, 2), (30, 2)]
+
+
+def test_at_most_twenty_rows_by_default():
+    counts = {pid: pid for pid in range(1, 51)}
+    rows = probe.top_rows(counts)
+    assert len(rows) == 20
+    assert rows[0] == (50, 50) and rows[-1] == (31, 31)
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_limit_is_honoured(limit):
+    assert len(probe.top_rows({1: 1, 2: 2, 3: 3, 4: 4}, limit)) == limit
+
+
+def test_empty_map_says_so():
+    assert probe.format_table([], {}) == ["(No data collected)"]
+
+
+def test_table_has_a_header_and_one_row_per_process():
+    lines = probe.format_table([(42, 7)], {42: "cat"})
+    assert lines[0].split() == ["PID", "COMM", "OPENS"]
+    assert lines[1].split() == ["42", "cat", "7"]
