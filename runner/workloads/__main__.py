@@ -9,11 +9,13 @@ workload waits for a line `go` on stdin; end of input means "cancelled".
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from dataclasses import asdict
 from typing import Any
 
-from runner.workloads import Identity, WorkloadError, get, params_error
+from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, get, params_error
 
 EXIT_CANCELLED = 3
 
@@ -73,5 +75,14 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _main_with_workdir(argv: list[str]) -> int:
+    """Run by hand (not by the runner), a workload cleans up its own folder."""
+    if os.environ.get(WORKDIR_ENV):
+        return main(argv)
+    with tempfile.TemporaryDirectory(prefix="ebpfc-wl-") as folder:
+        os.environ[WORKDIR_ENV] = folder
+        return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(_main_with_workdir(sys.argv[1:]))

@@ -18,6 +18,7 @@ import pytest
 
 from runner.model import WorkloadSpec
 from runner.workloads import (
+    WORKDIR_ENV,
     WorkloadError,
     all_workloads,
     params_error,
@@ -185,6 +186,7 @@ def _calls_after_go(kind: str, params: dict, tmp_path: Path) -> tuple[dict, list
         text=True,
         timeout=60,
         cwd=tmp_path,
+        env={**os.environ, WORKDIR_ENV: str(tmp_path)},
         check=True,
     )
     messages = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -192,15 +194,16 @@ def _calls_after_go(kind: str, params: dict, tmp_path: Path) -> tuple[dict, list
     calls: list[str] = []
     released = False
     for line in log.read_text().splitlines():
-        tid, _, rest = line.partition(" ")
+        tid, rest = line.split(None, 1)
         if int(tid) != ident["tid"]:
             continue
-        if "rt_sigtimedwait" in rest and "resumed" in rest:
-            released = True
+        if not released:
+            # the wait returns either on one line or on its "<... resumed>" line
+            released = "rt_sigtimedwait" in rest and "<unfinished" not in rest
             continue
-        name = re.match(r"(?:<\.\.\. )?(\w+)", rest)
-        if released and name and "resumed" not in rest:
-            calls.append(name.group(1))
+        call = re.match(r"(\w+)\(", rest)  # not "<... resumed>", "+++ exited", "--- SIG"
+        if call:
+            calls.append(call.group(1))
     return {"identity": ident, **facts}, calls
 
 
