@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Report what this machine offers for eBPF tracing, by trying things.
+
+Starter for lesson 00: follow the TODOs.
+
+Each line is decided by a real test: a file that exists, a capability bit
+the kernel reports, a program the kernel accepted, a kprobe that attached.
+Version numbers are not enough: cloud kernels are often built without
+kprobes, and distributions backport features to old versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+# The smallest program there is: the kernel's verifier still checks it.
+BPF_TRIVIAL = "int trivial(void *ctx) { return 0; }"
+
+BTF_PATH = Path("/sys/kernel/btf/vmlinux")
+CAP_BPF = 39  # capability bit number (linux/capability.h, since 5.8)
+CAP_SYS_ADMIN = 21
+
+EXAMPLES = """examples:
+    sudo ./probe.py          # print the environment report
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Print an eBPF environment report for this machine",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    # Every probe of the course takes -d; the report is instant, so it is unused.
+    parser.add_argument(
+        "-d", "--duration", type=float, default=5, help="accepted for uniformity (unused)"
+    )
+    return parser.parse_args(argv)
+
+
+def effective_caps(status_text: str) -> int:
+    """The CapEff bit mask from the text of /proc/self/status."""
+    # TODO: find the "CapEff:" line and parse its value as hexadecimal.
+    return 0
+
+
+def has_cap(mask: int, bit: int) -> bool:
+    return bool(mask >> bit & 1)
+
+
+def privileges(uid: int, caps: int) -> str:
+    """root, CAP_BPF (enough to load programs on 5.8+) or none."""
+    # TODO: "root" for uid 0, "CAP_BPF" when the CAP_BPF (or CAP_SYS_ADMIN) bit
+    #       is set in caps, otherwise "none".
+    return "none"
+
+
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def try_load() -> str | None:
+    """Load the trivial program; None on success, else why it failed."""
+    # TODO: compile BPF_TRIVIAL with BPF(text=...), load it with
+    #       load_func("trivial", BPF.SOCKET_FILTER), and return the first line
+    #       of the exception if anything fails.
+    return "not tried yet"
+
+
+def try_kprobe() -> str | None:
+    """Attach a kprobe to a syscall's kernel function; None on success."""
+    # TODO: compile BPF_TRIVIAL and attach "trivial" with attach_kprobe to
+    #       bpf.get_syscall_fnname("getpid"); return why when it fails.
+    return "not tried yet"
+
+
+def report_lines(
+    release: str,
+    arch: str,
+    btf: bool,
+    privilege: str,
+    load_error: str | None,
+    kprobe_error: str | None,
+) -> list[str]:
+    """The report, one fact per line (pure, so tests can check every case)."""
+    loaded = load_error is None
+    lines = [
+        f"Kernel: {release} ({arch})",
+        f"BTF: {yes_no(btf)} ({BTF_PATH})",
+        f"Privileges: {privilege}",
+        "BPF program: loaded" if loaded else f"BPF program: failed ({load_error})",
+        "kprobes: available" if kprobe_error is None else f"kprobes: unavailable ({kprobe_error})",
+    ]
+    if loaded:
+        lines.append("Ready: yes")
+    else:
+        lines.append("Ready: no (no BPF program could be loaded; see above)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parse_args(argv)
+    caps = effective_caps(Path("/proc/self/status").read_text())
+    privilege = privileges(os.geteuid(), caps)
+    load_error = try_load()
+    # A kprobe needs a loadable program first; skip the attempt otherwise.
+    kprobe_error = try_kprobe() if load_error is None else "no BPF program could be loaded"
+    lines = report_lines(
+        "unknown",  # TODO: the kernel release (uname -r)
+        "unknown",  # TODO: the machine architecture (uname -m)
+        False,  # TODO: does /sys/kernel/btf/vmlinux exist?
+        privilege,
+        load_error,
+        kprobe_error,
+    )
+    print("eBPF environment report", flush=True)
+    for line in lines:
+        print(line, flush=True)
+    if load_error is not None:
+        print(
+            f"No BPF program could be loaded ({load_error}); run as root (sudo) and try again.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
