@@ -45,7 +45,7 @@ class CheckSpec:
 
 @dataclass
 class WorkloadSpec:
-    kind: str  # a name registered in runner/workloads.py
+    kind: str  # a name registered in runner/workloads/
     params: dict[str, Any] = field(default_factory=dict)
 
 
