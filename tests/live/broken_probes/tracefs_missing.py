@@ -1,0 +1,11 @@
+# expect: tracefs-missing
+# setup: no-tracefs
+from bcc import BPF
+
+PROGRAM = r"""
+TRACEPOINT_PROBE(syscalls, sys_enter_getpid) {
+    return 0;
+}
+"""
+
+BPF(text=PROGRAM)
