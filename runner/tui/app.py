@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import (
+    DataTable,
     Footer,
     Header,
     Label,
@@ -49,7 +50,7 @@ from runner.tui.watch import watch_saves
 from runner.tui.widgets.bar_chart import BarChart
 from runner.tui.widgets.lesson_list import LessonList, LessonRow
 from runner.tui.widgets.lesson_text import LessonText
-from runner.tui.widgets.results import ResultsTable
+from runner.tui.widgets.results import ResultsTable, check_detail
 from runner.tui.widgets.run_status import RunStatus
 from runner.workspace import Workspace
 
@@ -150,6 +151,7 @@ class CourseApp(App[None]):
                     with TabPane("Results", id="results"):
                         yield Static("No results yet: press r to run the checks.", id="summary")
                         yield ResultsTable(id="results-table")
+                        yield Static("", id="check-detail", markup=False)
                         yield Static("", id="explanation", markup=False)
                         yield BarChart(id="chart")
                     with TabPane("Hints", id="hints"):
@@ -249,6 +251,7 @@ class CourseApp(App[None]):
         chart = self.query_one(BarChart)
         explanation = self.query_one("#explanation", Static)
         summary = self.query_one("#summary", Static)
+        self.query_one("#check-detail", Static).update("")
         if lesson.id in self.state.errors:
             summary.update(f"! The run could not be done: {self.state.errors[lesson.id]}")
             table.show_report(None)
@@ -264,6 +267,10 @@ class CourseApp(App[None]):
         report = outcome.report
         summary.update(_summary(report))
         table.show_report(report)
+        worst = next((i for i, c in enumerate(report.checks) if c.status != "pass"), 0)
+        if report.checks:
+            table.move_cursor(row=worst)
+            self.query_one("#check-detail", Static).update(check_detail(report.checks[worst]))
         explanation.update(self._explain(outcome))
         bars = bars_for(lesson.slug, outcome.recording)
         chart.show(*(bars or ("", [])))
@@ -434,6 +441,15 @@ class CourseApp(App[None]):
         if self.state.rerun_pending:
             self.state.rerun_pending = False
             self.action_run()
+
+    @on(DataTable.RowHighlighted, "#results-table")
+    def _check_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        assert isinstance(table, ResultsTable)
+        check = table.checks.get(str(event.row_key.value))
+        details = self.query("#check-detail")  # gone while the app is closing
+        if check is not None and details:
+            details.first(Static).update(check_detail(check))
 
     @on(OptionList.OptionSelected, "#lessons")
     async def _lesson_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -93,7 +93,7 @@ def bar_lines(rows: list[tuple[str, int]], width: int) -> list[str]:
     """Render rows as `label  ████▌ n` lines fitting in `width` columns."""
     if not rows:
         return []
-    label_w = min(max(len(label) for label, _ in rows), max(8, width // 3))
+    label_w = min(max(len(label) for label, _ in rows), max(8, width // 2))
     num_w = max(len(str(n)) for _, n in rows)
     bar_w = max(1, width - label_w - num_w - 3)
     top = max(n for _, n in rows) or 1

@@ -107,12 +107,12 @@ async def test_failing_run_shows_expected_observed_and_locks_the_solution(make_a
         await pilot.press("r")
         await wait_until(pilot, lambda: "02-perf-sampling" in app.state.outcomes)
         row = app.query_one(ResultsTable).get_row("events")
-        assert [str(c) for c in row[:4]] == [
-            "✘ fail",
-            "events",
-            ">= 3 lines with pid 4242",
-            "0 lines",
-        ]
+        assert [str(c) for c in row[:4]] == ["✘ fail", "events", ">= 3 lines with…", "0 lines"]
+        # the failing check is selected and told in full under the table
+        detail = str(app.query_one("#check-detail").render())
+        assert "expected: >= 3 lines with pid 4242" in detail
+        assert "observed: 0 lines" in detail
+        assert "hint: Print the pid" in detail
         assert app.lesson_status(app.lesson) == "failing"
         await pilot.press("s")
         assert not isinstance(app.screen, SolutionScreen)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from runner.model import Report
+from runner.model import CheckResult, Report
 from runner.tui.status import short, verdict_label
 
-COLUMNS = ("status", "check", "expected", "observed", "points", "why")
+COLUMNS = ("status", "check", "expected", "observed", "pts")
 
 
 class ResultsTable(DataTable):
+    checks: dict[str, CheckResult]
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
@@ -19,15 +21,26 @@ class ResultsTable(DataTable):
 
     def show_report(self, report: Report | None) -> None:
         self.clear()
+        self.checks = {c.id: c for c in report.checks} if report else {}
         if report is None:
             return
         for check in report.checks:
             self.add_row(
                 verdict_label(check.status),
                 check.id,
-                short(check.expected, 24),
-                short(check.observed, 24),
+                short(check.expected, 16),
+                short(check.observed, 16),
                 f"{check.points}/{check.max_points}",
-                short(check.message, 200),
                 key=check.id,
             )
+
+
+def check_detail(check: CheckResult) -> str:
+    """The whole story of one check, for the line under the table."""
+    lines = [f"{verdict_label(check.status)} {check.id}: {check.message}"]
+    if check.status != "pass":
+        lines.append(f"expected: {short(check.expected, 300)}")
+        lines.append(f"observed: {short(check.observed, 300)}")
+        if check.hint:
+            lines.append(f"hint: {check.hint}")
+    return "\n".join(lines)
