@@ -71,14 +71,16 @@ def _probe_line(lines: list[str], probe_path: str) -> int | None:
     return None
 
 
-def explainer_notes(stderr: str, source: str | None) -> list[Note]:
+def explainer_notes(
+    stderr: str, source: str | None, host: dict[str, Any] | None = None
+) -> list[Note]:
     """runner.explain's hints as notes; none when it is absent or fails."""
     try:
         from runner.explain import explain
     except ImportError:  # the explainer is optional: the report stands alone
         return []
     try:
-        hints = explain(stderr, source)
+        hints = explain(stderr, source, host=host)
     except Exception as exc:  # a bug in the explainer must not hide the report
         print(f"warning: the error explainer failed ({exc!r}).", file=sys.stderr)
         return []
@@ -96,13 +98,15 @@ def explainer_notes(stderr: str, source: str | None) -> list[Note]:
 def notes_for(recording: Recording) -> list[Note]:
     """Every note for a recording whose probe may have failed."""
     notes: list[Note] = []
+    stderr = "\n".join(line for run in recording.runs.values() for line in run.err())
+    if stderr.strip():
+        # The explainer knows bcc's errors: its hints say more than a bare
+        # "Failed to compile BPF module", so they come first.
+        notes += explainer_notes(stderr, recording.probe_source or None, recording.host or None)
     for run in recording.runs.values():
         note = crash_note(run, recording.probe_path)
         if note and note not in notes:
             notes.append(note)
-    stderr = "\n".join(line for run in recording.runs.values() for line in run.err())
-    if stderr.strip():
-        notes += explainer_notes(stderr, recording.probe_source or None)
     return notes
 
 

@@ -330,6 +330,56 @@ def test_grade_explains_a_crashed_probe(capsys, tmp_path, workspace) -> None:
     assert "Why it may have failed:" in out and "(line 7)" in out and "Fix: " in out
 
 
+# Recorded from a real run of a probe whose BPF text clang rejects.
+CLANG_FAILURE = [
+    "/virtual/main.c:1:27: error: use of undeclared identifier 'undeclared_thing'",
+    "int f(void *ctx) { return undeclared_thing; }",
+    "                          ^",
+    "1 error generated.",
+    "Traceback (most recent call last):",
+    '  File "/home/learner/ebpf-course/01-opens/probe.py", line 4, in <module>',
+    '    bpf = BPF(text="int f(void *ctx) { return undeclared_thing; }")',
+    '  File "/usr/lib/python3/dist-packages/bcc/__init__.py", line 479, in __init__',
+    '    raise Exception("Failed to compile BPF module %s" % (src_file or "<text>"))',
+    "Exception: Failed to compile BPF module <text>",
+]
+
+
+def test_grade_explains_a_bcc_compile_failure(capsys, tmp_path, workspace) -> None:
+    data = recording(events=0, summary=None, exit_code=1, stderr=tuple(CLANG_FAILURE))
+    data["probe_source"] = (
+        "from bcc import BPF\n\n# clang rejects this\n"
+        'bpf = BPF(text="int f(void *ctx) { return undeclared_thing; }")\n'
+    )
+    path = write_recording(tmp_path, data)
+    code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
+    assert code == 1
+    notes = json.loads(out)["explanations"]
+    crash = notes[-1]
+    assert crash["title"] == "Your probe stopped with an exception" and crash["line"] == 4
+    assert "Exception: Failed to compile BPF module <text>" in crash["cause"]
+    explained = notes[:-1]  # runner.explain's hints come first
+    assert explained and "undeclared_thing" in explained[0]["cause"]
+    assert set(explained[0]) == {"title", "cause", "fix", "line"}
+
+
+def test_grade_explains_a_file_that_is_not_python(capsys, tmp_path, workspace) -> None:
+    probe = "/home/learner/ebpf-course/01-opens/probe.py"
+    stderr = (
+        f'  File "{probe}", line 3',
+        '    print("Attached", flush=True',
+        "         ^",
+        "SyntaxError: '(' was never closed",
+    )
+    data = recording(events=0, summary=None, exit_code=1, stderr=stderr)
+    path = write_recording(tmp_path, data)
+    code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
+    assert code == 1
+    notes = json.loads(out)["explanations"]
+    note = next(n for n in notes if n["title"] == "Your probe is not valid Python")
+    assert note["line"] == 3 and "SyntaxError: '(' was never closed" in note["cause"]
+
+
 def test_a_stopped_probe_is_not_called_a_crash(capsys, tmp_path, workspace) -> None:
     data = recording(events=2, summary=None)
     data["runs"]["main"]["lines"] += [
