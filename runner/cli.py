@@ -75,12 +75,15 @@ def _unsupported_reason(lesson: Lesson, host: dict[str, Any]) -> str | None:
 def _refuse_unsupported(lesson: Lesson, host: dict[str, Any]) -> None:
     """Say "use --vm" up front rather than run a lesson this kernel cannot do."""
     reason = _unsupported_reason(lesson, host)
-    if reason:
-        reason = _VM_ADVICE.sub("", reason)
-        raise UsageError(
-            f"{lesson.id} needs {', '.join(lesson.requires)} and this kernel cannot do it "
-            f"({reason}); run it with --vm to use a VM with a stock kernel."
-        )
+    if not reason:
+        return
+    bpf = host.get("features", {}).get("bpf") or {}
+    if bpf and not bpf.get("ok"):  # nothing loads at all: privileges, not the kernel
+        raise UsageError(f"Cannot load BPF programs here: {bpf.get('reason') or reason}.")
+    raise UsageError(
+        f"{lesson.id} needs {', '.join(lesson.requires)} and this kernel cannot do it "
+        f"({_VM_ADVICE.sub('', reason)}); run it with --vm to use a VM with a stock kernel."
+    )
 
 
 # host.py's reasons may already end with this advice; the CLI adds its own.

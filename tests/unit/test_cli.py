@@ -526,6 +526,16 @@ def test_unsupported_lesson_without_vm_says_use_vm(capsys, workspace, fake_host)
     assert "run it with --vm" in err and "CONFIG_KPROBES" in err
 
 
+def test_no_privileges_is_not_sent_to_the_vm(capsys, workspace, monkeypatch) -> None:
+    reason = "loading BPF needs root: run `sudo -v` once, then try again"
+    features = {name: {"ok": False, "reason": reason} for name in ("bpf", "tracepoints")}
+    monkeypatch.setattr("runner.host.detect", lambda **_: {"features": features})
+    code, out, err = course(capsys, *base(workspace), "check", "01")
+    assert code == 2 and out == ""
+    one_sentence_error(err)
+    assert "sudo -v" in err and "--vm" not in err
+
+
 def test_run_refuses_an_unsupported_lesson_too(capsys, workspace, fake_host) -> None:
     code, _, err = course(capsys, *base(workspace), "run", "02")
     assert code == 2 and "run it with --vm" in err
