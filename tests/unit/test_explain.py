@@ -172,12 +172,6 @@ WRITTEN = [
         "ModuleNotFoundError: No module named 'bcc'\n",
     ),
     (
-        "kprobe-not-traceable",
-        "cannot attach kprobe, probe entry may not exist\n"
-        "Exception: Failed to attach BPF program b'on_open' to kprobe b'do_sys_open', "
-        'it\'s not traceable (either non-existing, inlined, or marked as "notrace")\n',
-    ),
-    (
         "clang-error",
         "/virtual/main.c:3:12: error: called object type 'int' is not a function or "
         "function pointer\n    return x(1);\n           ~^\n1 error generated.\n",

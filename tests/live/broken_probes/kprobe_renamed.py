@@ -9,4 +9,4 @@ int on_open(struct pt_regs *ctx) {
 """
 
 b = BPF(text=PROGRAM)
-b.attach_kprobe(event="do_sys_open", fn_name="on_open")  # HERE: renamed in 5.6
+b.attach_kprobe(event="sys_clone", fn_name="on_open")  # HERE: __x64_sys_clone since 4.17
