@@ -12,6 +12,7 @@ the maps and printed: the total, one line per CPU, and the top processes.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -68,9 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=5,
         help="seconds to sample (default 5, 0 = until Ctrl+C)",
     )
-    parser.add_argument(
-        "-t", "--top", type=int, default=10, help="processes to show (default 10)"
-    )
+    parser.add_argument("-t", "--top", type=int, default=10, help="processes to show (default 10)")
     args = parser.parse_args(argv)
     if args.frequency <= 0:
         parser.error("--frequency must be a positive number of samples per second")
@@ -81,9 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def top_processes(
-    counts: dict[tuple[int, str], int], limit: int
-) -> list[tuple[int, str, int]]:
+def top_processes(counts: dict[tuple[int, str], int], limit: int) -> list[tuple[int, str, int]]:
     """(pid, comm, samples) rows, most samples first, ties by pid."""
     rows = [(pid, comm, n) for (pid, comm), n in counts.items()]
     # TODO: sort by samples (most first, ties by pid) and keep `limit` rows.
@@ -97,9 +94,7 @@ def bar(n: int, biggest: int, width: int = 30) -> str:
     return "#" * max(1, round(width * n / biggest))
 
 
-def format_report(
-    per_cpu: dict[int, int], processes: list[tuple[int, str, int]]
-) -> list[str]:
+def format_report(per_cpu: dict[int, int], processes: list[tuple[int, str, int]]) -> list[str]:
     """The summary: total, one line per CPU, then the process table."""
     total = sum(per_cpu.values())
     lines = [f"Collected {total} samples"]
@@ -114,8 +109,35 @@ def format_report(
     return lines
 
 
+def need_root() -> str | None:
+    """One sentence when this process cannot load tracing programs, else None."""
+    if os.geteuid() != 0:
+        return "This probe loads BPF programs and must run as root: run it with sudo."
+    try:
+        import bcc  # noqa: F401
+    except ImportError:
+        return "The bcc Python module is missing: install python3-bpfcc (bcc is not on PyPI)."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+
+    problem = need_root()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    # SIGINT (Ctrl+C, or the course runner) ends the loop and the summary
+    # follows; set up first so an early Ctrl+C is no traceback either.
+    stop = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
 
     from bcc import BPF, PerfSWConfig, PerfType  # late: --help needs no bcc
     from bcc.utils import get_online_cpus
@@ -134,14 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    stop = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     while not stop and (deadline is None or time.monotonic() < deadline):
         time.sleep(0.1)

@@ -10,6 +10,7 @@ the maps and printed: the total, one line per CPU, and the top processes.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -108,8 +109,35 @@ def format_report(per_cpu: dict[int, int], processes: list[tuple[int, str, int]]
     return lines
 
 
+def need_root() -> str | None:
+    """One sentence when this process cannot load tracing programs, else None."""
+    if os.geteuid() != 0:
+        return "This probe loads BPF programs and must run as root: run it with sudo."
+    try:
+        import bcc  # noqa: F401
+    except ImportError:
+        return "The bcc Python module is missing: install python3-bpfcc (bcc is not on PyPI)."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+
+    problem = need_root()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    # SIGINT (Ctrl+C, or the course runner) ends the loop and the summary
+    # follows; set up first so an early Ctrl+C is no traceback either.
+    stop = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
 
     from bcc import BPF, PerfSWConfig, PerfType  # late: --help needs no bcc
     from bcc.utils import get_online_cpus
@@ -132,14 +160,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
-    stop = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     while not stop and (deadline is None or time.monotonic() < deadline):
         time.sleep(0.1)

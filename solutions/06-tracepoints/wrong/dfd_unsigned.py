@@ -111,6 +111,17 @@ def format_switch(prev_pid: int, next_pid: int) -> str:
     return f"context switch: {prev_pid} -> {next_pid}"
 
 
+def need_root() -> str | None:
+    """One sentence when this process cannot load tracing programs, else None."""
+    if os.geteuid() != 0:
+        return "This probe loads BPF programs and must run as root: run it with sudo."
+    try:
+        import bcc  # noqa: F401
+    except ImportError:
+        return "The bcc Python module is missing: install python3-bpfcc (bcc is not on PyPI)."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     text = program_for(args.category, args.name)
@@ -121,6 +132,22 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+    problem = need_root()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    # SIGINT (Ctrl+C, or the course runner) ends the loop and the summary
+    # follows; set up first so an early Ctrl+C is no traceback either.
+    stop = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
 
     from bcc import BPF  # imported late so --help works without bcc or root
 
@@ -155,15 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     bpf["events"].open_perf_buffer(callback, page_cnt=64)
     print(f"Attached to tracepoint {args.category}:{args.name}", flush=True)
 
-    # SIGINT (Ctrl+C, or the course runner) ends the loop; the summary follows.
-    stop = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     deadline = time.monotonic() + args.duration if args.duration else None
     # Read in batches every 100 ms and flush once per batch. Waking the
     # reader of our output is a context switch too: flushing per line would
