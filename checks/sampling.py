@@ -26,6 +26,9 @@ from checks.context import Context
 from runner.model import Verdict
 
 DEFAULT_PCT = 30.0
+# Below this many expected samples, chance alone moves the count by more
+# than the tolerance: the run says nothing about the probe.
+DEFAULT_MIN_EXPECTED = 20
 
 
 def expected_samples(freq: float, cpu_seconds: float) -> float:
@@ -46,6 +49,7 @@ def within(observed: float, expected: float, pct: float) -> bool:
             "cpu_seconds": NUMBER_OR_TEMPLATE,  # CPU time the workload burned
             "pid": NUMBER_OR_TEMPLATE,  # default: the workload's pid
             "pct": {"type": "number", "exclusiveMinimum": 0, "default": DEFAULT_PCT},
+            "min_expected": {"type": "number", "minimum": 1, "default": DEFAULT_MIN_EXPECTED},
         },
         "required": ["row", "freq", "cpu_seconds"],
     },
@@ -73,6 +77,12 @@ def rate(params: dict[str, Any], ctx: Context) -> Verdict:
     rows = [m for m in (rx.search(line) for line in lines) if m]
     mine = [m for m in rows if parse_number(m.group("pid")) == pid]
     expected = expected_samples(freq, cpu_seconds)
+    floor = float(params.get("min_expected", DEFAULT_MIN_EXPECTED))
+    if expected < floor:
+        raise CheckError(
+            f"The workload got only {cpu_seconds:.2f} s of CPU, {expected:.0f} samples at "
+            f"{freq:g} Hz, too few to judge the rate; run the check again on a less busy machine."
+        )
     low, high = expected * (1 - pct / 100), expected * (1 + pct / 100)
     want = f"{low:.0f}..{high:.0f} samples for pid {pid} ({freq:g} Hz x {cpu_seconds:.2f} s CPU)"
     if not mine:

@@ -98,3 +98,9 @@ def test_without_a_workload_it_cannot_judge() -> None:
     ctx = make_ctx(make_run(SUMMARY))
     v = judge("sampling.rate", {"row": ROW, "freq": 99, "cpu_seconds": 1.8}, ctx)
     assert v.status == "error"
+
+
+def test_too_little_cpu_time_to_judge_is_an_error_not_a_verdict() -> None:
+    v = judge("sampling.rate", params(), ctx_for(SUMMARY, cpu_seconds=0.1))
+    assert v.status == "error"
+    assert "too few to judge" in v.message
