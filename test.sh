@@ -13,7 +13,6 @@ cd "$(dirname "$0")" || exit 2
 
 lint=0
 .venv/bin/ruff check . || lint=1
-.venv/bin/ruff format --check . || lint=1
 
 .venv/bin/python -m pytest "$@"
 status=$?
