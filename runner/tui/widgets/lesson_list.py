@@ -37,7 +37,8 @@ _STYLE = {"passed": "green", "failing": "red", "unsupported": "yellow", "running
 
 
 def _prompt(row: LessonRow) -> Text:
-    text = Text(f"{row.number:02d} {row.title}\n", style="bold")
+    # one line per field, cut with an ellipsis: the list stays two rows a lesson
+    text = Text(f"{row.number:02d} {row.title}\n", style="bold", no_wrap=True, overflow="ellipsis")
     text.append(f"   {lesson_label(row.status)}", style=_STYLE.get(row.status, ""))
     if row.max_score and row.status in ("passed", "failing"):
         text.append(f" {row.score}/{row.max_score}")

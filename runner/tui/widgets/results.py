@@ -27,7 +27,7 @@ class ResultsTable(DataTable):
         for check in report.checks:
             self.add_row(
                 verdict_label(check.status),
-                check.id,
+                short(check.id, 20),
                 short(check.expected, 16),
                 short(check.observed, 16),
                 f"{check.points}/{check.max_points}",

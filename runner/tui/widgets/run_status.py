@@ -12,6 +12,9 @@ class RunStatus(Horizontal):
         yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="run-bar")
         yield Label("No run yet: press r to run the checks.", id="run-label")
 
+    def on_mount(self) -> None:
+        self.query_one("#run-bar", ProgressBar).display = False
+
     def show(self, text: str, *, running: bool) -> None:
         self.query_one("#run-label", Label).update(text)
         bar = self.query_one("#run-bar", ProgressBar)
