@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     except ProbeError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C while compiling, before the trace began
+        print("Interrupted before the probe was attached.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

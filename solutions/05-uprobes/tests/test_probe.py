@@ -12,6 +12,7 @@ PROBE = Path(__file__).parent.parent / "probe.py"
 def load_probe():
     spec = importlib.util.spec_from_file_location("uprobe_probe", PROBE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
 
