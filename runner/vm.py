@@ -54,6 +54,7 @@ class VmJob:
     key: str  # names the result in the returned mapping
     lesson_id: str  # "01-hello-kprobe"
     probe_path: Path  # the probe file to run (the guest sees the same path)
+    only: list[str] | None = None  # run only these steps (run_lesson's `only`)
 
 
 # ---------------------------------------------------------------- discovery
@@ -241,6 +242,7 @@ def run_in_vm(
                             "key": j.key,
                             "lesson_id": j.lesson_id,
                             "probe": str(Path(j.probe_path).resolve()),
+                            "only": j.only,
                         }
                         for j in jobs
                     ],

@@ -44,7 +44,7 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
 
     from runner import host
     from runner.execute import run_lesson
-    from runner.load import load_course
+    from runner.load import load_lesson
 
     problem = host.ensure_tracefs()
     if problem:
@@ -55,7 +55,7 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     facts = host.detect(try_attach=False, cache_dir=outdir / "host-cache")
     facts["features"] = {}
     say(f"host facts: bcc {facts.get('bcc_version')}, headers {facts.get('headers')}")
-    course = load_course(Path(spec["course_dir"]))
+    course_dir = Path(spec["course_dir"])
 
     jobs = spec["jobs"]
     for n, job in enumerate(jobs, 1):
@@ -63,10 +63,10 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
         say(f"job {n}/{len(jobs)} {key}: running {lesson_id} with {probe.name}")
         t0 = time.monotonic()
         try:
-            lesson = course.lesson(lesson_id)
-            if lesson is None:
-                raise LookupError(f"the course has no lesson {lesson_id!r}")
-            recording = run_lesson(lesson, probe, python=spec["python"], host=facts)
+            lesson = load_lesson(course_dir, lesson_id)  # only what this job needs
+            recording = run_lesson(
+                lesson, probe, python=spec["python"], host=facts, only=job.get("only")
+            )
             recording.where = f"vm:{release}"
             write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))
             say(f"job {n}/{len(jobs)} {key}: done in {time.monotonic() - t0:.0f} s")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import checks
 from runner import vm
 from runner.grade import grade
 from runner.load import load_lesson
@@ -43,6 +44,17 @@ def _all_cases() -> list[tuple[Lesson, Case]]:
 CASES = _all_cases()
 
 
+def _steps(lesson: Lesson, case: Case) -> list[str] | None:
+    """A wrong variant needs only the step its named check reads (none for a
+    static check): each step is another compile, tens of seconds under
+    emulation. Solutions and starters run every step."""
+    if case.must_fail is None:
+        return None
+    spec = next(c for c in lesson.checks if c.id == case.must_fail)
+    kind = checks.get(spec.kind)
+    return [spec.run] if kind is None or kind.needs_run else []
+
+
 @pytest.fixture(scope="module")
 def recordings(request: pytest.FixtureRequest) -> dict[str, Recording]:
     # Minutes of emulated boot and compiles: only when asked for by marker.
@@ -51,7 +63,10 @@ def recordings(request: pytest.FixtureRequest) -> dict[str, Recording]:
     ok, reason = vm.vm_available()
     if not ok:
         pytest.skip(reason)
-    jobs = [vm.VmJob(_key(lesson, case), lesson.id, case.probe) for lesson, case in CASES]
+    jobs = [
+        vm.VmJob(_key(lesson, case), lesson.id, case.probe, _steps(lesson, case))
+        for lesson, case in CASES
+    ]
     started = time.monotonic()
     results = vm.run_in_vm(
         REPO,
@@ -73,6 +88,10 @@ def test_case_behaves_as_it_must(
     recording = recordings[_key(lesson, case)]
     assert recording.where.startswith("vm:")
     report = grade(lesson, recording)
+    if case.must_fail is not None:  # judge only the check it names: its step ran
+        target = next(c for c in report.checks if c.id == case.must_fail)
+        assert target.status == "fail", f"{case.name} should fail {target.id}: {target.message}"
+        return
     outcome = judge(lesson, case, report)
     failing = {c.id: f"{c.status}: {c.message}" for c in report.checks if c.status != "pass"}
     assert outcome.status == "pass", f"{outcome.message}; not passing: {failing}"

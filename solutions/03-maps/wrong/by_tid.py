@@ -1,4 +1,4 @@
-# must-fail: thread-count
+# must-fail: workload-count
 # why: keys the map by the thread id (lower 32 bits), so a thread's opens miss its process
 """Count do_sys_openat2 calls per process in a BPF hash map.
 
