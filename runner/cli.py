@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from runner import render
 from runner.model import Course, Lesson, Recording, Report
 
 EXIT_OK, EXIT_FAILED, EXIT_ENV = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command ended by SIGPIPE
 DEFAULT_COURSE = Path(__file__).resolve().parent.parent
 
 
@@ -562,6 +564,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("course: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`course list | head`): stop quietly, and keep
+        # Python from failing again while it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ of them."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -256,6 +257,24 @@ def test_entry_point_prints_no_traceback(tmp_path, workspace) -> None:
     )
     assert done.returncode == 2 and done.stdout == ""
     assert "Traceback" not in done.stderr and done.stderr.startswith("course: ")
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path, workspace) -> None:
+    path = write_recording(tmp_path, recording())
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `course grade ... | head` after head has gone
+    try:
+        done = subprocess.run(
+            [str(COURSE_BIN), *base(workspace), "grade", str(path), "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == cli.EXIT_BROKEN_PIPE
+    assert done.stderr == ""
 
 
 # ---------------------------------------------------------------- grade
