@@ -167,3 +167,20 @@ def test_validate_reports_an_unsupported_lesson_without_failing(
     assert {o["status"] for o in outcomes} == {"unsupported"}
     (suite,) = ET.parse(junit).getroot().findall("testsuite")
     assert suite.get("skipped") == "2"
+
+
+@pytest.mark.vm
+def test_check_with_vm_runs_a_kprobe_lesson_in_a_stock_kernel(capsys, workspace) -> None:
+    from runner.vm import vm_available
+
+    ok, reason = vm_available()
+    if not ok:
+        pytest.skip(reason)
+    solution = FIXTURE / "solutions" / "02-kprobe" / "probe.py"
+    code, out, err = course(
+        capsys, *base(workspace), "check", "02", "--vm", "--file", solution, "--json"
+    )
+    report = json.loads(out)
+    assert code == 0, (report, err)
+    assert report["status"] == "pass" and report["where"].startswith("vm:")
+    assert "[vm] booting" in err
