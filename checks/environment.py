@@ -45,8 +45,9 @@ def feature_ok(host: dict[str, Any], name: str) -> bool:
     features = host.get("features")
     if not isinstance(features, dict) or not isinstance(features.get(name), dict):
         raise CheckError(
-            f"The host facts hold no result for the {name!r} feature, so the report cannot be "
-            "compared with it; run `course doctor` and check again."
+            f"The host facts hold no result for the {name!r} feature (a VM run skips the "
+            "feature trials), so the report cannot be compared with it; check this lesson "
+            "without --vm."
         )
     return bool(features[name].get("ok"))
 

@@ -165,7 +165,7 @@ def test_without_feature_results_it_cannot_judge() -> None:
     host = {k: v for k, v in HOST.items() if k != "features"}
     v = judge("environment.fact", {"fact": "kprobes"}, ctx_for(REPORT, host))
     assert v.status == "error"
-    assert "course doctor" in v.message
+    assert "without --vm" in v.message
 
 
 def test_an_unknown_fact_is_a_params_error() -> None:
