@@ -104,10 +104,27 @@ def notes_for(recording: Recording) -> list[Note]:
         # "Failed to compile BPF module", so they come first.
         notes += explainer_notes(stderr, recording.probe_source or None, recording.host or None)
     for run in recording.runs.values():
-        note = crash_note(run, recording.probe_path)
+        note = crash_note(run, recording.probe_path) or early_exit_note(run)
         if note and note not in notes:
             notes.append(note)
     return notes
+
+
+def early_exit_note(run: Run) -> Note | None:
+    """A probe that ended by itself before its ready line: the workload never
+    ran, so every check on it fails for that one reason."""
+    if run.ready or run.stop_reason != "exited" or run.error or run.unsupported:
+        return None
+    status = f"status {run.exit_code}" if run.exit_code is not None else "a signal"
+    said = f" Its last words: {run.err()[-1]!r}." if run.err() else ""
+    return {
+        "title": "Your probe ended before it was ready",
+        "cause": f"It exited with {status} before printing its ready line, so the workload "
+        f"never ran.{said}",
+        "fix": "Keep the probe running until Ctrl+C (SIGINT) and print the ready line once "
+        "it is attached; `course run` shows everything it printed.",
+        "line": None,
+    }
 
 
 def format_notes(notes: list[Note]) -> str:

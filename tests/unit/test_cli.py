@@ -399,6 +399,19 @@ def test_grade_explains_a_file_that_is_not_python(capsys, tmp_path, workspace) -
     assert note["line"] == 3 and "SyntaxError: '(' was never closed" in note["cause"]
 
 
+def test_grade_explains_a_probe_that_ended_before_ready(capsys, tmp_path, workspace) -> None:
+    data = recording(events=0, summary=None, exit_code=2, stderr=("no such tracepoint",))
+    main = data["runs"]["main"]
+    main["lines"] = [ln for ln in main["lines"] if ln["stream"] == "err"]
+    main.update(ready=False, ready_at=None, stop_reason="exited", workload=None)
+    path = write_recording(tmp_path, data)
+    code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
+    assert code == 1
+    notes = json.loads(out)["explanations"]
+    note = next(n for n in notes if n["title"] == "Your probe ended before it was ready")
+    assert "status 2" in note["cause"] and "'no such tracepoint'" in note["cause"]
+
+
 def test_a_stopped_probe_is_not_called_a_crash(capsys, tmp_path, workspace) -> None:
     data = recording(events=2, summary=None)
     data["runs"]["main"]["lines"] += [
