@@ -176,6 +176,24 @@ def _read_config() -> str | None:
         return _read(Path(f"/boot/config-{release}"))
 
 
+def parse_cpu_list(text: str) -> list[int]:
+    """`0-3,6` (the kernel's cpu list format) -> [0, 1, 2, 3, 6]."""
+    cpus: list[int] = []
+    for part in text.strip().split(","):
+        if "-" in part:
+            low, high = part.split("-")
+            cpus.extend(range(int(low), int(high) + 1))
+        elif part:
+            cpus.append(int(part))
+    return cpus
+
+
+def online_cpus() -> int:
+    """How many CPUs are online: what lesson 07's per-CPU lines must cover."""
+    text = _read(Path("/sys/devices/system/cpu/online"))
+    return len(parse_cpu_list(text)) if text else os.cpu_count() or 1
+
+
 def sudo_state() -> str:
     if os.geteuid() == 0:
         return "root"
@@ -235,6 +253,7 @@ def static_facts() -> dict[str, Any]:
     return {
         "kernel_release": release,
         "arch": platform.machine(),
+        "cpus": online_cpus(),
         "root": os.geteuid() == 0,
         "sudo": sudo_state(),
         "bcc_version": bcc_version(),

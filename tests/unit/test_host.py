@@ -156,3 +156,10 @@ def test_detect_without_attach_reads_nothing_privileged(tmp_path: Path) -> None:
         "headers_path", "tracefs", "debugfs", "btf", "lockdown", "kvm",
     }  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parse_cpu_list_expands_ranges():
+    from runner.host import parse_cpu_list
+
+    assert parse_cpu_list("0-3,6\n") == [0, 1, 2, 3, 6]
+    assert parse_cpu_list("0") == [0]
