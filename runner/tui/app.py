@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -38,7 +39,7 @@ from runner.model import Course, Lesson, Report
 from runner.progress import Progress
 from runner.tui import sudo
 from runner.tui.charts import bars_for
-from runner.tui.core import Core, Outcome, real_core, unsupported_reason
+from runner.tui.core import Core, Outcome, RunFn, real_core, unsupported_reason
 from runner.tui.keymap import KEYMAP_FILE, load_keymap
 from runner.tui.linebuffer import LineBuffer
 from runner.tui.messages import HostDetected, ProbeSaved, RunFailed, RunFinished, WatchFailed
@@ -65,6 +66,7 @@ class UiState:
     lesson_index: int = 0
     section_index: int = 0
     running: str | None = None  # id of the lesson being run
+    running_where: str = ""  # "" on this kernel, " in a VM"
     run_started: float = 0.0
     rerun_pending: bool = False
     saves_seen: int = 0
@@ -79,6 +81,7 @@ class CourseApp(App[None]):
 
     BINDINGS = [
         Binding("r", "run", "Run", id="run"),
+        Binding("v", "run_vm", "Run in VM", id="run-vm", show=False),
         Binding("n", "next_lesson", "Next", id="next-lesson"),
         Binding("p", "previous_lesson", "Prev", id="previous-lesson"),
         Binding("h", "hint", "Hint", id="hint"),
@@ -216,13 +219,16 @@ class CourseApp(App[None]):
     def _refresh_header(self) -> None:
         lesson = self.lesson
         status = self.lesson_status(lesson)
-        line = f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"
+        lines = [f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"]
         reason = unsupported_reason(lesson, self.state.host)
         if status == "unsupported" and reason:
-            line += f"\n⊘ {reason}"
+            vm = "v runs it in a VM; " if self.core.run_vm else ""
+            lines.append(f"⊘ {vm}{reason}")
         watch = "watch on" if self.watching else "watch off"
-        line += f"\n{self._probe_display()} · {watch}"
-        self.query_one("#lesson-header", Static).update(line)
+        lines.append(f"{self._probe_display()} · {watch}")
+        # one row per line, cut with an ellipsis: the header never grows
+        header = Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
+        self.query_one("#lesson-header", Static).update(header)
 
     def _probe_display(self) -> str:
         probe = self.workspace.probe_path(self.lesson)
@@ -259,7 +265,13 @@ class CourseApp(App[None]):
             chart.show("", [])
             return
         if outcome is None:
-            summary.update("No results yet: press r to run the checks.")
+            reason = unsupported_reason(lesson, self.state.host)
+            summary.update(
+                f"⊘ This machine cannot run this lesson: {reason}"
+                + (" Press v to run it in a VM." if self.core.run_vm else "")
+                if reason
+                else "No results yet: press r to run the checks."
+            )
             table.show_report(None)
             explanation.update("")
             chart.show("", [])
@@ -333,16 +345,16 @@ class CourseApp(App[None]):
         else:
             self.post_message(HostDetected(facts))
 
-    def _run_core(self, lesson: Lesson, probe: Path) -> None:
+    def _run_core(self, run: RunFn, lesson: Lesson, probe: Path) -> None:
         push = self.buffer.push
 
         def on_line(step: str, line: Any) -> None:
             push(f"{step}{'!' if line.stream == 'err' else ':'} {line.text}")
 
         try:
-            outcome = self.core.run(lesson, probe, on_line)
+            outcome = run(lesson, probe, on_line)
         except Exception as exc:  # a core failure becomes a message, not a crash
-            self.post_message(RunFailed(lesson.id, f"{type(exc).__name__}: {exc}"))
+            self.post_message(RunFailed(lesson.id, str(exc) or type(exc).__name__))
         else:
             self.post_message(RunFinished(lesson.id, outcome))
 
@@ -390,6 +402,7 @@ class CourseApp(App[None]):
             self.notify(message.error, severity="warning", timeout=10)
         self.state.host = message.facts
         self._refresh_lessons()
+        self._show_results(self.lesson)
         if isinstance(self.screen, DoctorScreen):
             self.screen.show(self._doctor_text())
 
@@ -460,6 +473,16 @@ class CourseApp(App[None]):
     # ------------------------------------------------------------ actions
 
     def action_run(self) -> None:
+        self._start_run(self.core.run, "")
+
+    def action_run_vm(self) -> None:
+        """The same checks inside a stock-kernel VM (for kprobe lessons)."""
+        if self.core.run_vm is None:
+            self.notify("Running in a VM is not offered here.", severity="warning")
+        else:
+            self._start_run(self.core.run_vm, " in a VM")
+
+    def _start_run(self, run: RunFn, where: str) -> None:
         lesson = self.lesson
         if self.state.running is not None:
             self.state.rerun_pending = True
@@ -471,6 +494,7 @@ class CourseApp(App[None]):
         if not self._privileges_ready():
             return
         self.state.running = lesson.id
+        self.state.running_where = where
         self.state.run_started = time.monotonic()
         self.state.errors.pop(lesson.id, None)
         self.buffer.reset()
@@ -479,7 +503,7 @@ class CourseApp(App[None]):
         self.query_one(TabbedContent).active = "output"
         self._refresh_lessons()
         self.run_worker(
-            partial(self._run_core, lesson, probe), thread=True, group="run", name="run"
+            partial(self._run_core, run, lesson, probe), thread=True, group="run", name="run"
         )
 
     def _privileges_ready(self) -> bool:
@@ -635,7 +659,7 @@ def build_app(
         course,
         workspace,
         progress,
-        core or real_core(sys.executable, workspace.cache_dir),
+        core or real_core(sys.executable, workspace.cache_dir, course.dir),
         watch=watch,
         idle_notice_after=idle_notice_after,
         needs_password=needs_password or sudo.needs_password,

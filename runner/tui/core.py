@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +23,23 @@ class Outcome:
     report: Report
 
 
+RunFn = Callable[[Lesson, Path, OnLine], Outcome]
+
+
 @dataclass
 class Core:
-    run: Callable[[Lesson, Path, OnLine], Outcome]
+    run: RunFn
     detect_host: Callable[[], dict[str, Any]]
     doctor_text: Callable[[dict[str, Any]], str]
     explain: Callable[[str, str | None], list[Any]]  # -> runner.explain.Hint-like
+    run_vm: RunFn | None = None  # the same run inside a stock-kernel VM, if offered
 
 
-def real_core(python: str = sys.executable, cache_dir: Path | None = None) -> Core:
+def real_core(
+    python: str = sys.executable,
+    cache_dir: Path | None = None,
+    course_dir: Path | None = None,
+) -> Core:
     """The real thing: runner.execute, runner.grade, runner.host, runner.explain.
     Imported lazily so the TUI starts before the first (slow) host probe;
     host facts are cached in `cache_dir` per boot by runner.host."""
@@ -62,7 +71,30 @@ def real_core(python: str = sys.executable, cache_dir: Path | None = None) -> Co
 
         return explain_errors(stderr, source)
 
-    return Core(run=run, detect_host=detect_host, doctor_text=doctor_text, explain=explain)
+    def run_vm(lesson: Lesson, probe: Path, on_line: OnLine) -> Outcome:
+        from runner import vm
+        from runner.grade import grade
+
+        ok, reason = vm.vm_available()
+        if not ok:
+            raise RuntimeError(f"Cannot use the VM: {reason}")
+        started = time.monotonic()
+
+        def progress(message: str) -> None:  # boot and job steps, shown as they come
+            on_line("vm", Line(time.monotonic() - started, "err", message))
+
+        job = vm.VmJob("job", lesson.id, probe)
+        recordings = vm.run_in_vm(course_dir, [job], python=python, on_progress=progress)
+        recording = recordings["job"]
+        return Outcome(recording, grade(lesson, recording))
+
+    return Core(
+        run=run,
+        detect_host=detect_host,
+        doctor_text=doctor_text,
+        explain=explain,
+        run_vm=run_vm if course_dir is not None else None,
+    )
 
 
 def unsupported_reason(lesson: Lesson, facts: dict[str, Any] | None) -> str | None:

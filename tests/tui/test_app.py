@@ -229,6 +229,19 @@ async def test_unsupported_lesson_header_gives_the_reason(make_app):
         assert "built without kprobes" in header
 
 
+async def test_unsupported_lesson_runs_in_a_vm_with_v(make_app, scripted):
+    app = make_app(start_lesson="03")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.host is not None)
+        assert "v runs it in a VM" in str(app.query_one("#lesson-header").render())
+        assert "Press v to run it in a VM" in str(app.query_one("#summary").render())
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "03-long" in app.state.outcomes)
+        assert scripted.vm_calls == ["03-long"]
+        first = app.query_one("#output-log", Log).lines[0]
+        assert first == "vm! booting the VM kernel 6.1.0-56-amd64"
+
+
 async def test_perf_sampling_results_draw_a_bar_chart(make_app, scripted):
     scripted.lines = [
         "Collected 512 samples",
@@ -301,3 +314,25 @@ def test_fixture_paths_exist():
 
     assert (FIXTURES / "01-alpha" / "README.md").is_file()
     assert isinstance(FIXTURES, Path)
+
+
+async def test_command_palette_offers_lessons_sections_and_actions(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Lesson 03: Long" in titles
+        assert "Section: Print" in titles
+        assert "Run the checks" in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Lesson 03")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.lesson.id == "03-long")
+
+
+async def test_edit_without_a_real_terminal_says_where_the_file_is(make_app, workspace):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        probe = str(workspace.root / "01-alpha" / "probe.py")
+        assert any(probe in n.message for n in app._notifications)

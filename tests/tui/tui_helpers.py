@@ -104,6 +104,7 @@ class ScriptedCore:
         }
     )
     calls: list[tuple[str, Path]] = field(default_factory=list)
+    vm_calls: list[str] = field(default_factory=list)
     explained: list[str] = field(default_factory=list)
     release: threading.Event | None = None  # when set, a run waits for it
 
@@ -130,6 +131,11 @@ class ScriptedCore:
         )
         return Outcome(recording, report_for(lesson, self.status))
 
+    def run_vm(self, lesson: Lesson, probe: Path, on_line: Callable[[str, Line], None]) -> Outcome:
+        self.vm_calls.append(lesson.id)
+        on_line("vm", Line(0.0, "err", "booting the VM kernel 6.1.0-56-amd64"))
+        return self.run(lesson, probe, on_line)
+
     def explain(self, stderr: str, source: str | None) -> list[Any]:
         self.explained.append(stderr)
 
@@ -148,6 +154,7 @@ class ScriptedCore:
             detect_host=lambda: self.facts,
             doctor_text=lambda facts: f"kernel: fixture\nkprobes: {facts['features']['kprobes']}",
             explain=self.explain,
+            run_vm=self.run_vm,
         )
 
 
