@@ -111,6 +111,7 @@ class CourseApp(App[None]):
         idle_notice_after: float,
         needs_password: Callable[[], bool],
         start_lesson: str | None,
+        notices: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.course = course
@@ -124,7 +125,7 @@ class CourseApp(App[None]):
         self.buffer = LineBuffer(OUTPUT_MAX_LINES)
         self.sections: list[Section] = []
         self._watch_stop: threading.Event | None = None
-        self._pending_notices: list[tuple[str, str]] = []
+        self._startup_warnings = list(notices or [])  # shown once the app is up
         if start_lesson and course.lesson(start_lesson) is not None:
             self.state.lesson_index = course.lessons.index(course.lesson(start_lesson))
         self.sub_title = course.title
@@ -169,8 +170,8 @@ class CourseApp(App[None]):
             self.set_keymap(keymap)
         if warning:
             self.notify(warning, severity="warning", timeout=10)
-        for message, severity in self._pending_notices:
-            self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        for message in self._startup_warnings:
+            self.notify(message, severity="warning", timeout=10)
         self.query_one("#chart", BarChart).display = False
         self.set_interval(FLUSH_SECONDS, self._flush_output)
         self._refresh_lessons()
@@ -240,7 +241,7 @@ class CourseApp(App[None]):
         self.state.lesson_index = index
         self.state.section_index = 0
         lesson = self.lesson
-        self.workspace.ensure(lesson)  # copies the starter on first use, never overwrites
+        self._ensure_workspace(lesson)
         text = lesson.text.read_text(encoding="utf-8") if lesson.text.is_file() else ""
         self.sections = split_sections(text or f"# {lesson.title}\n\n(This lesson has no text.)")
         self.query_one(LessonList).highlight_lesson(lesson.id)
@@ -250,6 +251,20 @@ class CourseApp(App[None]):
         self._refresh_header()
         if self.watching:
             self._start_watch()
+
+    def _ensure_workspace(self, lesson: Lesson) -> bool:
+        """Copy the starter on first use (never overwrites); False on failure."""
+        try:
+            self.workspace.ensure(lesson)
+        except OSError as exc:
+            self.notify(
+                f"Cannot write your copy of {lesson.id} in {self.workspace.root} "
+                f"({exc.strerror}); check the folder's permissions or use --workspace.",
+                severity="error",
+                timeout=10,
+            )
+            return False
+        return True
 
     def _show_results(self, lesson: Lesson) -> None:
         outcome = self.state.outcomes.get(lesson.id)
@@ -489,8 +504,8 @@ class CourseApp(App[None]):
             self.notify("A run is under way; the checks will run again when it ends.")
             return
         probe = self.workspace.probe_path(lesson)
-        if not probe.is_file():
-            self.workspace.ensure(lesson)
+        if not probe.is_file() and not self._ensure_workspace(lesson):
+            return
         if not self._privileges_ready():
             return
         self.state.running = lesson.id
@@ -650,12 +665,12 @@ def build_app(
     `core` defaults to the real runner (execute + grade + host + explain);
     tests pass a Core whose `run` needs no root. `progress` defaults to the
     workspace's progress file; a corrupt one is moved aside and reported."""
-    notices: list[tuple[str, str]] = []
+    notices: list[str] = []
     if progress is None:
         progress, warning = Progress.load(workspace.progress_path)
         if warning:
-            notices.append((str(warning), "warning"))
-    app = CourseApp(
+            notices.append(str(warning))
+    return CourseApp(
         course,
         workspace,
         progress,
@@ -664,6 +679,5 @@ def build_app(
         idle_notice_after=idle_notice_after,
         needs_password=needs_password or sudo.needs_password,
         start_lesson=start_lesson,
+        notices=notices,
     )
-    app._pending_notices = notices
-    return app

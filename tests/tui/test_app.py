@@ -3,19 +3,21 @@ state, on the messages its workers posted and on what it saved."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from textual.message import Message
 from textual.widgets import Log, TabbedContent
-from tui_helpers import saved_progress, wait_until
+from tui_helpers import fixture_course, saved_progress, wait_until
 
-from runner.tui.app import CourseApp
+from runner.tui.app import CourseApp, build_app
 from runner.tui.messages import HostDetected, ProbeSaved, RunFailed, RunFinished
 from runner.tui.screens.doctor import DoctorScreen
 from runner.tui.screens.solution import SolutionScreen
 from runner.tui.widgets.bar_chart import BarChart
 from runner.tui.widgets.results import ResultsTable
+from runner.workspace import Workspace
 
 pytestmark = [pytest.mark.tui, pytest.mark.anyio]
 SIZE = (80, 24)
@@ -186,8 +188,6 @@ async def test_watch_mode_reruns_when_the_probe_is_saved(make_app, scripted, wor
 
 
 async def test_a_save_while_running_queues_one_more_run(make_app, scripted):
-    import threading
-
     scripted.release = threading.Event()
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -336,3 +336,41 @@ async def test_edit_without_a_real_terminal_says_where_the_file_is(make_app, wor
         await pilot.press("e")
         probe = str(workspace.root / "01-alpha" / "probe.py")
         assert any(probe in n.message for n in app._notifications)
+
+
+async def test_corrupt_progress_file_is_moved_aside_and_reported(make_app, workspace):
+    workspace.progress_path.parent.mkdir(parents=True)
+    workspace.progress_path.write_text("{ not json")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert any("could not be read" in n.message for n in app._notifications)
+    assert list(workspace.progress_path.parent.glob("progress.json.corrupt-*"))
+
+
+async def test_a_workspace_that_cannot_be_written_is_an_error_notice(scripted, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    app = build_app(
+        fixture_course(),
+        Workspace(blocked),
+        watch=False,
+        core=scripted.core(),
+        progress=saved_progress(Workspace(tmp_path / "elsewhere")),
+        needs_password=lambda: False,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("Cannot write your copy" in n.message for n in app._notifications)
+        assert scripted.calls == []
+
+
+async def test_question_mark_toggles_the_key_help(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
