@@ -19,7 +19,9 @@ from runner.model import Run, Verdict
 
 STREAM = {"enum": ["out", "err", "any"], "default": "out"}
 REGEX = {"type": "string", "minLength": 1}
-COUNT = {"type": "integer", "minimum": 0}
+# A count may come from the ground truth: "{workload.facts.opens}", "{host.cpus}".
+TEMPLATE = {"type": "string", "pattern": r"^\{[A-Za-z_][\w.]*\}$"}
+COUNT = {"anyOf": [{"type": "integer", "minimum": 0}, TEMPLATE]}
 # A where value: a literal or a template such as "{workload.pid}".
 SCALAR = {"type": ["string", "integer", "number"]}
 WHERE = {"type": "object", "minProperties": 1, "additionalProperties": SCALAR}
@@ -71,7 +73,8 @@ def generic_kind(
 def _params_problem(problem: jsonschema.ValidationError) -> str:
     """One sentence for a schema violation; alternatives are named plainly."""
     at = "/".join(str(p) for p in problem.absolute_path) or "params"
-    if problem.validator in ("oneOf", "anyOf"):
+    alternatives = problem.validator_value if problem.validator in ("oneOf", "anyOf") else []
+    if alternatives and all("required" in alt for alt in alternatives):
         names = [" and ".join(alt.get("required", [])) for alt in problem.validator_value]
         how = "exactly one" if problem.validator == "oneOf" else "at least one"
         return f"The check's params are invalid: give {how} of {', '.join(names)}."
