@@ -70,7 +70,7 @@ class BareLogApp(App[None]):
 
 
 def quiet_core(run: Callable[..., Outcome] | None = None) -> Core:
-    def no_run(lesson: Lesson, probe: Path, on_line: Any) -> Outcome:
+    def no_run(lesson: Lesson, probe: Path, on_line: Any, on_event: Any) -> Outcome:
         raise RuntimeError("not used")
 
     return Core(
@@ -227,7 +227,7 @@ async def bench_flood(course: Course, rate: int, seconds: float) -> dict[str, An
 
     produced: dict[str, float] = {}
 
-    def run(lesson: Lesson, probe: Path, on_line: Any) -> Outcome:
+    def run(lesson: Lesson, probe: Path, on_line: Any, on_event: Any) -> Outcome:
         produced["seconds"] = produce(lambda i: on_line("main", Line(0.0, "out", f"line {i}")))
         recording = Recording(lesson.id, str(probe), "", runs={"main": Run("main")})
         return Outcome(recording, Report(lesson.id, "pass", 0, 0, []))

@@ -125,6 +125,7 @@ class CourseApp(App[None]):
         self.buffer = LineBuffer(OUTPUT_MAX_LINES)
         self.sections: list[Section] = []
         self._watch_stop: threading.Event | None = None
+        self._step: tuple[str, str] = ("", "")  # (step id, phase), set by the run worker
         self._startup_warnings = list(notices or [])  # shown once the app is up
         if start_lesson and course.lesson(start_lesson) is not None:
             self.state.lesson_index = course.lessons.index(course.lesson(start_lesson))
@@ -338,9 +339,16 @@ class CourseApp(App[None]):
         if self.state.running is None:
             return "Idle."
         elapsed = time.monotonic() - self.state.run_started
-        return f"Running {self.state.running}: {elapsed:.1f} s, {self.buffer.seen:,} lines seen" + (
-            f" ({self.buffer.dropped:,} not drawn)" if self.buffer.dropped else ""
-        )
+        step, phase = self._step
+        parts = [
+            f"{self.state.running}{self.state.running_where}",
+            f"{step} {phase}" if step else "starting",
+            f"{elapsed:.1f} s",
+            f"{self.buffer.seen:,} lines",
+        ]
+        if self.buffer.dropped:
+            parts.append(f"{self.buffer.dropped:,} not drawn")
+        return " · ".join(parts)
 
     def _flush_output(self) -> None:
         """Timer: move buffered probe lines into the Log in one batch."""
@@ -366,8 +374,11 @@ class CourseApp(App[None]):
         def on_line(step: str, line: Any) -> None:
             push(f"{step}{'!' if line.stream == 'err' else ':'} {line.text}")
 
+        def on_event(step: str, phase: str) -> None:
+            self._step = (step, phase)  # one atomic assignment; the UI timer reads it
+
         try:
-            outcome = run(lesson, probe, on_line)
+            outcome = run(lesson, probe, on_line, on_event)
         except Exception as exc:  # a core failure becomes a message, not a crash
             self.post_message(RunFailed(lesson.id, str(exc) or type(exc).__name__))
         else:
@@ -513,6 +524,7 @@ class CourseApp(App[None]):
         self.state.run_started = time.monotonic()
         self.state.errors.pop(lesson.id, None)
         self.buffer.reset()
+        self._step = ("", "")
         self.query_one("#output-log", Log).clear()
         self.query_one(RunStatus).show(self._status_text(), running=True)
         self.query_one(TabbedContent).active = "output"

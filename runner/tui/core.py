@@ -15,6 +15,7 @@ from typing import Any
 from runner.model import Lesson, Line, Recording, Report
 
 OnLine = Callable[[str, Line], None]  # (step id, line), called from a worker thread
+OnEvent = Callable[[str, str], None]  # (step id, "started"|"ready"|"go"|"stopping"|"done")
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Outcome:
     report: Report
 
 
-RunFn = Callable[[Lesson, Path, OnLine], Outcome]
+RunFn = Callable[[Lesson, Path, OnLine, OnEvent], Outcome]
 
 
 @dataclass
@@ -54,11 +55,13 @@ def real_core(
                 cached["facts"] = detect(cache_dir=cache_dir)
             return cached["facts"]
 
-    def run(lesson: Lesson, probe: Path, on_line: OnLine) -> Outcome:
+    def run(lesson: Lesson, probe: Path, on_line: OnLine, on_event: OnEvent) -> Outcome:
         from runner.execute import run_lesson
         from runner.grade import grade
 
-        recording = run_lesson(lesson, probe, python=python, host=detect_host(), on_line=on_line)
+        recording = run_lesson(
+            lesson, probe, python=python, host=detect_host(), on_line=on_line, on_event=on_event
+        )
         return Outcome(recording, grade(lesson, recording))
 
     def doctor_text(facts: dict[str, Any]) -> str:
@@ -71,7 +74,7 @@ def real_core(
 
         return explain_errors(stderr, source)
 
-    def run_vm(lesson: Lesson, probe: Path, on_line: OnLine) -> Outcome:
+    def run_vm(lesson: Lesson, probe: Path, on_line: OnLine, on_event: OnEvent) -> Outcome:
         from runner import vm
         from runner.grade import grade
 
@@ -82,6 +85,7 @@ def real_core(
 
         def progress(message: str) -> None:  # boot and job steps, shown as they come
             on_line("vm", Line(time.monotonic() - started, "err", message))
+            on_event("vm", message)
 
         job = vm.VmJob("job", lesson.id, probe)
         recordings = vm.run_in_vm(course_dir, [job], python=python, on_progress=progress)

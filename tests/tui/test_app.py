@@ -193,6 +193,9 @@ async def test_a_save_while_running_queues_one_more_run(make_app, scripted):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
         await wait_until(pilot, lambda: len(scripted.calls) == 1)
+        # the status line follows the core's step events while the run is on
+        label = app.query_one("#run-label")
+        await wait_until(pilot, lambda: "01-alpha · main started ·" in str(label.render()))
         await pilot.press("r")  # while the first is running
         assert app.state.rerun_pending
         scripted.release.set()

@@ -108,8 +108,15 @@ class ScriptedCore:
     explained: list[str] = field(default_factory=list)
     release: threading.Event | None = None  # when set, a run waits for it
 
-    def run(self, lesson: Lesson, probe: Path, on_line: Callable[[str, Line], None]) -> Outcome:
+    def run(
+        self,
+        lesson: Lesson,
+        probe: Path,
+        on_line: Callable[[str, Line], None],
+        on_event: Callable[[str, str], None],
+    ) -> Outcome:
         self.calls.append((lesson.id, probe))
+        on_event("main", "started")
         if self.release is not None:
             self.release.wait(30)
         if self.raises is not None:
@@ -131,10 +138,16 @@ class ScriptedCore:
         )
         return Outcome(recording, report_for(lesson, self.status))
 
-    def run_vm(self, lesson: Lesson, probe: Path, on_line: Callable[[str, Line], None]) -> Outcome:
+    def run_vm(
+        self,
+        lesson: Lesson,
+        probe: Path,
+        on_line: Callable[[str, Line], None],
+        on_event: Callable[[str, str], None],
+    ) -> Outcome:
         self.vm_calls.append(lesson.id)
         on_line("vm", Line(0.0, "err", "booting the VM kernel 6.1.0-56-amd64"))
-        return self.run(lesson, probe, on_line)
+        return self.run(lesson, probe, on_line, on_event)
 
     def explain(self, stderr: str, source: str | None) -> list[Any]:
         self.explained.append(stderr)
