@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -154,11 +154,12 @@ class CourseApp(App[None]):
                         yield RunStatus(id="run-status")
                         yield Log(max_lines=OUTPUT_MAX_LINES, id="output-log")
                     with TabPane("Results", id="results"):
-                        yield Static("No results yet: press r to run the checks.", id="summary")
-                        yield ResultsTable(id="results-table")
-                        yield Static("", id="check-detail", markup=False)
-                        yield Static("", id="explanation", markup=False)
-                        yield BarChart(id="chart")
+                        with VerticalScroll(id="results-scroll"):
+                            yield Static("No results yet: press r to run the checks.", id="summary")
+                            yield BarChart(id="chart")
+                            yield ResultsTable(id="results-table")
+                            yield Static("", id="check-detail", markup=False)
+                            yield Static("", id="explanation", markup=False)
                     with TabPane("Hints", id="hints"):
                         yield Static("", id="hints-text", markup=False)
         yield Footer()

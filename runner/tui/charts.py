@@ -23,7 +23,7 @@ class ChartSpec:
     row: str = _ROW  # regex with `n` and `label` (or `comm` and `pid`)
     skip: str | None = None  # regex of column-header lines to step over
     run: str | None = None  # which Run to read; None: the first that has rows
-    max_rows: int = 10
+    max_rows: int = 6  # an 80x24 screen also shows the results table
 
 
 # Keyed by lesson slug. The probe prints the table; we only draw it.
