@@ -22,11 +22,14 @@ from typing import IO, Any
 
 from runner.model import Lesson, Line, Recording, Run, ScenarioSpec, WorkloadTruth
 from runner.privilege import (
+    become_subreaper,
     is_root,
     privileged_argv,
     signal_group,
+    start_ticks,
     sudo_path,
     sudo_refusal,
+    sweep_adopted,
     wait_group_gone,
 )
 from runner.textclean import decode_line
@@ -225,6 +228,9 @@ def _supervise(
     emit = (lambda line: on_line(step.id, line)) if on_line else None
     t0 = time.monotonic()
     run.started_ns = monotonic_ns()
+    # As root the probe is our child, so its escaped descendants come back to
+    # us; through sudo the root guard does this part (we could not kill them).
+    sweeping = is_root() and become_subreaper()
     try:
         proc = subprocess.Popen(
             argv,
@@ -237,6 +243,7 @@ def _supervise(
     except OSError as exc:
         raise StepError(f"could not start {argv[0]} ({exc.strerror or exc}).") from None
     event("started")
+    since = start_ticks(proc.pid) or 0
     capture = _Capture(proc, t0, line_cap, ready_re, emit)
     deadline = t0 + step.timeout
     workload_done_at: float | None = None
@@ -289,6 +296,9 @@ def _supervise(
         # anything the probe left behind in its group goes too
         signal_group(proc.pid, signal.SIGKILL)
         wait_group_gone(proc.pid, 5.0)
+        # and those that left its group (setsid), before they hold our pipes open
+        if sweeping:
+            sweep_adopted(since, exclude={workload.process_pid} if workload else set())
         capture.join(5.0)
     run.ended_ns = monotonic_ns()
     run.duration = round(time.monotonic() - t0, 6)

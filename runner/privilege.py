@@ -25,6 +25,7 @@ from pathlib import Path
 
 GUARD = str(Path(__file__).resolve())
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 
 # sudo's own words (sudo 1.8/1.9) when it will not run the command.
 _NEEDS_PASSWORD = re.compile(r"^sudo: (a password is required|a terminal is required)")
@@ -116,18 +117,91 @@ def kill_group(pgid: int, timeout: float = 5.0) -> bool:
     return wait_group_gone(pgid, timeout)
 
 
+# ------------------------------------------------------------ escaped descendants
+#
+# A probe's child can leave the process group (setsid) and outlive a group
+# kill. As a "child subreaper", orphans of our descendants are re-parented
+# to us instead of init, so after a run we can find and end them.
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux 3.4+); False when the kernel refuses."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[19])
+
+
+def _adopted(since_ticks: int, exclude: set[int]) -> list[int]:
+    """Our children in another session than ours that started at or after
+    `since_ticks`: what a probe left behind (our own helpers share our session
+    or started before the probe)."""
+    me, my_session = os.getpid(), os.getsid(0)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ppid, session, started = int(fields[1]), int(fields[3]), int(fields[19])
+        if ppid == me and session != my_session and started >= since_ticks:
+            found.append(int(entry.name))
+    return found
+
+
+def sweep_adopted(since_ticks: int, exclude: set[int] | None = None) -> list[int]:
+    """SIGKILL and reap the adopted leftovers of a probe, generation by generation
+    (killing one re-parents its own children to us). Returns the pids ended."""
+    ended: list[int] = []
+    skip = set(exclude or ())
+    for _ in range(50):
+        found = _adopted(since_ticks, skip)
+        if not found:
+            break
+        killed = []
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                killed.append(pid)  # already gone: still ours to reap
+            except PermissionError:
+                skip.add(pid)  # not ours to end; never wait on it
+        for pid in killed:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        ended += killed
+    return ended
+
+
 # ------------------------------------------------------------ the root guard
 
 
 def _guard(argv: list[str]) -> int:
     """Run `argv` in its own group as root; relay signals; leave nothing."""
+    become_subreaper()
     probe = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
+    since = start_ticks(probe.pid) or 0
 
     def relay(sig: int, _frame: object) -> None:
         signal_group(probe.pid, sig)
 
     def parent_died(_sig: int, _frame: object) -> None:
         kill_group(probe.pid)
+        sweep_adopted(since)
         os._exit(128 + signal.SIGKILL)
 
     signal.signal(signal.SIGINT, relay)
@@ -138,6 +212,7 @@ def _guard(argv: list[str]) -> int:
         parent_died(signal.SIGHUP, None)
     status = probe.wait()
     kill_group(probe.pid)  # children the probe left behind
+    sweep_adopted(since)  # and those that left its group
     if status < 0:  # end the same way, so sudo and the runner see the signal
         signal.signal(-status, signal.SIG_DFL)
         os.kill(os.getpid(), -status)

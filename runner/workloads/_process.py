@@ -50,6 +50,11 @@ class WorkloadProcess:
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
+    @property
+    def process_pid(self) -> int:
+        """The workload runner process (not the child doing the work)."""
+        return self._proc.pid
+
     # ------------------------------------------------------------ protocol
 
     def _read_stdout(self) -> None:

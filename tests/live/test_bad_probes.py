@@ -251,11 +251,6 @@ def test_child_that_outlives_the_probe_is_gone_after_the_run(capsys, tmp_path, w
     progress_intact(workspace, "01-opens")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.execute kills the probe's process group only; a grandchild in a new "
-    "session (setsid) escapes it (reported to the lead)",
-)
 def test_child_in_its_own_session_is_gone_after_the_run(capsys, tmp_path, workspace) -> None:
     probe = write_probe(
         tmp_path,

@@ -228,3 +228,36 @@ def test_syscall_mix_is_exact(tmp_path: Path) -> None:
     facts, calls = _calls_after_go("syscalls", {"reads": 9, "writes": 4}, tmp_path)
     assert calls == ["read"] * 9 + ["write"] * 4 + ["exit_group"]
     assert facts["counts"] == {"read": 9, "write": 4, "exit_group": 1}
+
+
+def test_sweep_ends_a_grandchild_that_left_its_group_and_session(tmp_path):
+    """A child subreaper adopts a setsid'd orphan; the sweep ends and reaps it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from runner.privilege import become_subreaper, start_ticks, sweep_adopted
+
+    if not become_subreaper():
+        pytest.skip("this kernel refuses PR_SET_CHILD_SUBREAPER")
+    pidfile = tmp_path / "pid"
+    code = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    since = start_ticks(proc.pid)
+    proc.wait()
+    for _ in range(200):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.02)
+    orphan = int(pidfile.read_text())
+    assert orphan in sweep_adopted(since)
+    assert not os.path.exists(f"/proc/{orphan}")
