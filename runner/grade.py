@@ -29,6 +29,19 @@ def _run_verdict(spec: CheckSpec, run: Run | None, lesson: Lesson | None) -> Ver
             expected=pattern,
             observed=_last_lines(run),
         )
+    if step and step.ready and not run.ready and run.stop_reason == "exited":
+        how = (
+            f"exit status {run.exit_code}"
+            if run.exit_code is not None
+            else (f"signal {run.signal}")
+        )
+        return Verdict(
+            "fail",
+            f"The probe ended ({how}) before it printed a line matching /{step.ready}/, "
+            "so the workload never ran; its stderr says why.",
+            expected=step.ready,
+            observed=_last_lines(run),
+        )
     if run.stop_reason == "timeout":
         limit = f"{step.timeout:g} s" if step else "its time"
         return Verdict(

@@ -37,6 +37,7 @@ def lesson(*specs: CheckSpec) -> Lesson:
 
 
 def recording(**run_fields) -> Recording:
+    run_fields.setdefault("ready", run_fields.get("stop_reason") != "not-ready")
     run = Run(scenario="main", **run_fields)
     return Recording(lesson="99-test", probe_path="p.py", probe_source="", runs={"main": run})
 
@@ -121,3 +122,12 @@ def test_recording_round_trips_through_json():
     )
     again = Recording.from_dict(json.loads(json.dumps(rec.to_dict())))
     assert again == rec
+
+
+def test_probe_that_ends_before_ready_fails_with_its_exit_status():
+    report = grade(
+        lesson(SPEC), recording(lines=LINES, stop_reason="exited", exit_code=1, ready=False)
+    )
+    check = report.checks[0]
+    assert check.status == "fail"
+    assert "exit status 1" in check.message and "^Attached" in check.message
