@@ -88,8 +88,8 @@ class CourseApp(App[None]):
         Binding("s", "solution", "Solution", id="solution"),
         Binding("e", "edit", "Edit", id="edit"),
         Binding("d", "doctor", "Doctor", id="doctor"),
-        Binding("right_square_bracket", "section(1)", "Section▶", id="next-section"),
-        Binding("left_square_bracket", "section(-1)", "◀Section", id="previous-section"),
+        Binding("right_square_bracket", "next_section", "Section▶", id="next-section"),
+        Binding("left_square_bracket", "previous_section", "◀Section", id="previous-section"),
         Binding("1", "tab('lesson')", "Lesson", id="tab-lesson", show=False),
         Binding("2", "tab('output')", "Output", id="tab-output", show=False),
         Binding("3", "tab('results')", "Results", id="tab-results", show=False),
@@ -567,6 +567,12 @@ class CourseApp(App[None]):
             self.state.section_index = index
             await self.query_one(LessonText).show_section(self.sections, index)
             self.query_one(TabbedContent).active = "lesson"
+
+    async def action_next_section(self) -> None:
+        await self.action_section(1)
+
+    async def action_previous_section(self) -> None:
+        await self.action_section(-1)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -377,3 +377,15 @@ async def test_question_mark_toggles_the_key_help(make_app):
         await pilot.press("question_mark")
         await pilot.pause()
         assert not app.screen.query("HelpPanel")
+
+
+async def test_section_arrows_are_clickable(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        nav = app.query_one("#section-nav")
+        assert "Section 1/3: Alpha" in str(nav.render())
+        text = str(nav.render())
+        await pilot.click("#section-nav", offset=(len(text) - 1, 0))  # ▶ (after 1 of padding)
+        await wait_until(pilot, lambda: app.state.section_index == 1)
+        await pilot.click("#section-nav", offset=(1, 0))  # ◀
+        await wait_until(pilot, lambda: app.state.section_index == 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.markup import escape
 from textual.widgets import Markdown, Static
 
 from runner.tui.sections import Section
@@ -18,7 +19,12 @@ class LessonText(Vertical):
 
     async def show_section(self, sections: list[Section], index: int) -> None:
         section = sections[index]
-        nav = f"◀ [  Section {index + 1}/{len(sections)}: {section.title}  ] ▶"
+        # ◀ and ▶ are clickable; the keys are [ and ]
+        nav = (
+            "[@click=app.previous_section]◀ \\[[/] "
+            f"Section {index + 1}/{len(sections)}: {escape(section.title)} "
+            "[@click=app.next_section]] ▶[/]"
+        )
         self.query_one("#section-nav", Static).update(nav)
         await self.query_one("#section-md", Markdown).update(section.body)
         self.query_one("#section-scroll", VerticalScroll).scroll_home(animate=False)
