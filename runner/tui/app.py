@@ -125,6 +125,7 @@ class CourseApp(App[None]):
         self.buffer = LineBuffer(OUTPUT_MAX_LINES)
         self.sections: list[Section] = []
         self._watch_stop: threading.Event | None = None
+        self._quit_asked = False
         self._step: tuple[str, str] = ("", "")  # (step id, phase), set by the run worker
         self._startup_warnings = list(notices or [])  # shown once the app is up
         if start_lesson and course.lesson(start_lesson) is not None:
@@ -639,6 +640,15 @@ class CourseApp(App[None]):
             self.action_show_help_panel()
 
     async def action_quit(self) -> None:
+        if self.state.running is not None and not self._quit_asked:
+            # the core cannot be interrupted mid-step: say so instead of hanging silently
+            self._quit_asked = True
+            self.notify(
+                "A run is under way: press q again to quit; the course exits once the "
+                "current step has stopped its probe.",
+                severity="warning",
+            )
+            return
         self._stop_watch()
         self.exit()
 

@@ -389,3 +389,17 @@ async def test_section_arrows_are_clickable(make_app):
         await wait_until(pilot, lambda: app.state.section_index == 1)
         await pilot.click("#section-nav", offset=(1, 0))  # ◀
         await wait_until(pilot, lambda: app.state.section_index == 0)
+
+
+async def test_quit_during_a_run_asks_first(make_app, scripted):
+    scripted.release = threading.Event()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(scripted.calls) == 1)
+        await pilot.press("q")
+        assert app.is_running
+        assert any("press q again" in n.message for n in app._notifications)
+        scripted.release.set()
+        await pilot.press("q")
+    assert app.return_code == 0
