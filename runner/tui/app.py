@@ -450,6 +450,8 @@ class CourseApp(App[None]):
         self._flush_output()
         report = message.outcome.report
         self.state.outcomes[message.lesson_id] = message.outcome
+        if message.outcome.recording.host.get("features"):
+            self.state.host = message.outcome.recording.host  # the facts the run used
         self.state.errors.pop(message.lesson_id, None)
         self.progress.record(report)
         self._save_progress()

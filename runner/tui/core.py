@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.model import Lesson, Line, Recording, Report
+from runner.tui.sudo import needs_password
 
 OnLine = Callable[[str, Line], None]  # (step id, line), called from a worker thread
 OnEvent = Callable[[str, str], None]  # (step id, "started"|"ready"|"go"|"stopping"|"done")
@@ -48,8 +49,9 @@ def real_core(
     cached: dict[str, Any] = {}
 
     def detect_host() -> dict[str, Any]:
-        with lock:  # one detection per session; it loads BPF programs to decide
-            if "facts" not in cached:
+        with lock:  # detection loads BPF programs to decide: once, unless it lacked root
+            facts = cached.get("facts")
+            if facts is None or (lacked_privileges(facts) and not needs_password()):
                 from runner.host import detect
 
                 cached["facts"] = detect(cache_dir=cache_dir)
@@ -99,6 +101,12 @@ def real_core(
         explain=explain,
         run_vm=run_vm if course_dir is not None else None,
     )
+
+
+def lacked_privileges(facts: dict[str, Any]) -> bool:
+    """Facts gathered while sudo wanted a password say nothing about the kernel."""
+    bpf = (facts.get("features") or {}).get("bpf") or {}
+    return not facts.get("root") and facts.get("sudo") == "password" and not bpf.get("ok")
 
 
 def unsupported_reason(lesson: Lesson, facts: dict[str, Any] | None) -> str | None:

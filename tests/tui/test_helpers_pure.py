@@ -123,3 +123,17 @@ def test_keymap_file(tmp_path):
     broken.write_text("run: [\n")
     keymap, warning = load_keymap(broken, ids)
     assert keymap == {} and "could not be read" in warning
+
+
+def test_facts_gathered_without_root_are_not_trusted_about_the_kernel():
+    from runner.tui.core import lacked_privileges
+
+    no_root = {
+        "root": False,
+        "sudo": "password",
+        "features": {"bpf": {"ok": False, "reason": "loading BPF needs root: run `sudo -v`"}},
+    }
+    assert lacked_privileges(no_root)
+    assert not lacked_privileges({**no_root, "sudo": "nopasswd"})
+    assert not lacked_privileges({**no_root, "root": True})
+    assert not lacked_privileges({**no_root, "features": {"bpf": {"ok": True, "reason": ""}}})
