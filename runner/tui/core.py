@@ -110,7 +110,11 @@ def lacked_privileges(facts: dict[str, Any]) -> bool:
 
 
 def unsupported_reason(lesson: Lesson, facts: dict[str, Any] | None) -> str | None:
-    """Why this host cannot run the lesson (first missing feature), or None."""
+    """Why this host cannot run the lesson (first missing feature), or None.
+    None too when the facts were gathered without root: the kernel is unknown
+    until sudo works, and the TUI asks for the password before a run."""
+    if facts and lacked_privileges(facts):
+        return None
     features = (facts or {}).get("features") or {}
     for need in lesson.requires:
         state = features.get(need)

@@ -126,7 +126,8 @@ def test_keymap_file(tmp_path):
 
 
 def test_facts_gathered_without_root_are_not_trusted_about_the_kernel():
-    from runner.tui.core import lacked_privileges
+    from runner.model import Lesson
+    from runner.tui.core import lacked_privileges, unsupported_reason
 
     no_root = {
         "root": False,
@@ -137,3 +138,8 @@ def test_facts_gathered_without_root_are_not_trusted_about_the_kernel():
     assert not lacked_privileges({**no_root, "sudo": "nopasswd"})
     assert not lacked_privileges({**no_root, "root": True})
     assert not lacked_privileges({**no_root, "features": {"bpf": {"ok": True, "reason": ""}}})
+    lesson = Lesson("01-x", 1, "x", "X", Path("."), Path("t"), Path("p"), None, None)
+    lesson.requires = ["bpf"]
+    assert unsupported_reason(lesson, no_root) is None  # unknown yet, not unsupported
+    kernel_says_no = {**no_root, "root": True}
+    assert unsupported_reason(lesson, kernel_says_no).startswith("loading BPF needs root")
