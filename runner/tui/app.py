@@ -20,10 +20,9 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import (
-    DataTable,
     Footer,
     Header,
     Label,
@@ -35,7 +34,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from runner.model import Course, Lesson, Report
+from runner.model import Course, Lesson
 from runner.progress import Progress
 from runner.tui import sudo
 from runner.tui.charts import bars_for
@@ -48,10 +47,9 @@ from runner.tui.screens.solution import SolutionScreen
 from runner.tui.sections import Section, split_sections
 from runner.tui.status import lesson_label
 from runner.tui.watch import watch_saves
-from runner.tui.widgets.bar_chart import BarChart
 from runner.tui.widgets.lesson_list import LessonList, LessonRow
 from runner.tui.widgets.lesson_text import LessonText
-from runner.tui.widgets.results import ResultsTable, check_detail
+from runner.tui.widgets.results_pane import NO_RESULTS, ResultsPane, summary_line
 from runner.tui.widgets.run_status import RunStatus
 from runner.workspace import Workspace
 
@@ -155,12 +153,7 @@ class CourseApp(App[None]):
                         yield RunStatus(id="run-status")
                         yield Log(max_lines=OUTPUT_MAX_LINES, id="output-log")
                     with TabPane("Results", id="results"):
-                        with VerticalScroll(id="results-scroll"):
-                            yield Static("No results yet: press r to run the checks.", id="summary")
-                            yield BarChart(id="chart")
-                            yield ResultsTable(id="results-table")
-                            yield Static("", id="check-detail", markup=False)
-                            yield Static("", id="explanation", markup=False)
+                        yield ResultsPane(id="results-scroll")
                     with TabPane("Hints", id="hints"):
                         yield Static("", id="hints-text", markup=False)
         yield Footer()
@@ -175,7 +168,6 @@ class CourseApp(App[None]):
             self.notify(warning, severity="warning", timeout=10)
         for message in self._startup_warnings:
             self.notify(message, severity="warning", timeout=10)
-        self.query_one("#chart", BarChart).display = False
         self.set_interval(FLUSH_SECONDS, self._flush_output)
         self._refresh_lessons()
         await self._open_lesson(self.state.lesson_index)
@@ -270,40 +262,18 @@ class CourseApp(App[None]):
         return True
 
     def _show_results(self, lesson: Lesson) -> None:
+        pane = self.query_one(ResultsPane)
         outcome = self.state.outcomes.get(lesson.id)
-        table = self.query_one(ResultsTable)
-        chart = self.query_one(BarChart)
-        explanation = self.query_one("#explanation", Static)
-        summary = self.query_one("#summary", Static)
-        self.query_one("#check-detail", Static).update("")
         if lesson.id in self.state.errors:
-            summary.update(f"! The run could not be done: {self.state.errors[lesson.id]}")
-            table.show_report(None)
-            explanation.update("")
-            chart.show("", [])
-            return
-        if outcome is None:
-            reason = unsupported_reason(lesson, self.state.host)
-            summary.update(
-                f"⊘ This machine cannot run this lesson: {reason}"
-                + (" Press v to run it in a VM." if self.core.run_vm else "")
-                if reason
-                else "No results yet: press r to run the checks."
-            )
-            table.show_report(None)
-            explanation.update("")
-            chart.show("", [])
-            return
-        report = outcome.report
-        summary.update(_summary(report))
-        table.show_report(report)
-        worst = next((i for i, c in enumerate(report.checks) if c.status != "pass"), 0)
-        if report.checks:
-            table.move_cursor(row=worst)
-            self.query_one("#check-detail", Static).update(check_detail(report.checks[worst]))
-        explanation.update(self._explain(outcome))
-        bars = bars_for(lesson.slug, outcome.recording)
-        chart.show(*(bars or ("", [])))
+            pane.show_message(f"! The run could not be done: {self.state.errors[lesson.id]}")
+        elif outcome is not None:
+            chart = bars_for(lesson.slug, outcome.recording)
+            pane.show_report(outcome.report, self._explain(outcome), chart)
+        elif reason := unsupported_reason(lesson, self.state.host):
+            vm = " Press v to run it in a VM." if self.core.run_vm else ""
+            pane.show_message(f"⊘ This machine cannot run this lesson: {reason}{vm}")
+        else:
+            pane.show_message(NO_RESULTS)
 
     def _explain(self, outcome: Outcome) -> str:
         """Plain-words help for bcc / clang / verifier errors on stderr."""
@@ -455,12 +425,12 @@ class CourseApp(App[None]):
         self.state.errors.pop(message.lesson_id, None)
         self.progress.record(report)
         self._save_progress()
-        self._end_run(f"Finished: {_summary(report)}")
+        self._end_run(f"Finished: {summary_line(report)}")
         if message.lesson_id == self.lesson.id:
             self._show_results(self.lesson)
             self.query_one(TabbedContent).active = "results"
         self.notify(
-            _summary(report), severity="information" if report.status == "pass" else "error"
+            summary_line(report), severity="information" if report.status == "pass" else "error"
         )
 
     def on_run_failed(self, message: RunFailed) -> None:
@@ -484,15 +454,6 @@ class CourseApp(App[None]):
         if self.state.rerun_pending:
             self.state.rerun_pending = False
             self.action_run()
-
-    @on(DataTable.RowHighlighted, "#results-table")
-    def _check_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        assert isinstance(table, ResultsTable)
-        check = table.checks.get(str(event.row_key.value))
-        details = self.query("#check-detail")  # gone while the app is closing
-        if check is not None and details:
-            details.first(Static).update(check_detail(check))
 
     @on(OptionList.OptionSelected, "#lessons")
     async def _lesson_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -673,11 +634,6 @@ class CourseApp(App[None]):
             )
         yield SystemCommand("Run the checks", "Run the probe and grade it (r)", self.action_run)
         yield SystemCommand("Doctor", "What this machine can do (d)", self.action_doctor)
-
-
-def _summary(report: Report) -> str:
-    word = {"pass": "all public checks passed"}.get(report.status, report.status)
-    return f"{report.lesson}: {word}, score {report.score}/{report.max_score}"
 
 
 def build_app(

@@ -115,6 +115,9 @@ async def test_failing_run_shows_expected_observed_and_locks_the_solution(make_a
         assert "expected: >= 3 lines with pid 4242" in detail
         assert "observed: 0 lines" in detail
         assert "hint: Print the pid" in detail
+        app.query_one(ResultsTable).move_cursor(row=0)  # highlight another check
+        shown = app.query_one("#check-detail")
+        await wait_until(pilot, lambda: "banner: The banner was printed" in str(shown.render()))
         assert app.lesson_status(app.lesson) == "failing"
         await pilot.press("s")
         assert not isinstance(app.screen, SolutionScreen)
