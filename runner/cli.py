@@ -450,7 +450,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
     from runner.tui.app import build_app
 
-    app = build_app(course, workspace, watch=not args.no_watch)
+    start = _lesson(course, args.lesson).id if args.lesson else None
+    app = build_app(course, workspace, watch=not args.no_watch, start_lesson=start)
     app.run()
     return EXIT_OK
 
@@ -493,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("start", cmd_start, "open the course in the terminal UI")
     p.add_argument("--no-watch", action="store_true", help="do not re-run checks on save")
+    p.add_argument("--lesson", metavar="ID", help="open at this lesson (id, number or slug)")
 
     p = add("doctor", cmd_doctor, "report what this machine can do, by trying")
     p.add_argument("--json", action="store_true", help="machine-readable output")
