@@ -31,8 +31,15 @@ def split_sections(markdown: str, *, intro_title: str = "Introduction") -> list[
     chunk: list[str] = []
     fence: str | None = None
 
+    carried: list[str] = []  # a title-only intro goes on top of the first section
+
     def flush() -> None:
-        body = "\n".join(chunk).strip("\n")
+        nonlocal carried
+        if not sections and chunk and all(not ln.strip() or _H1.match(ln) for ln in chunk):
+            carried = list(chunk)
+            return
+        body = "\n".join(carried + chunk).strip("\n")
+        carried = []
         if body.strip():
             sections.append(Section(title, body + "\n"))
 

@@ -143,3 +143,11 @@ def test_facts_gathered_without_root_are_not_trusted_about_the_kernel():
     assert unsupported_reason(lesson, no_root) is None  # unknown yet, not unsupported
     kernel_says_no = {**no_root, "root": True}
     assert unsupported_reason(lesson, kernel_says_no).startswith("loading BPF needs root")
+
+
+def test_a_title_only_intro_is_not_a_section_of_its_own():
+    from runner.tui.sections import split_sections
+
+    sections = split_sections("# Lesson 06\n\n## Goal\nTrace opens.\n\n## Steps\n1. x\n")
+    assert [s.title for s in sections] == ["Goal", "Steps"]
+    assert sections[0].body.startswith("# Lesson 06")
