@@ -219,6 +219,7 @@ def _supervise(
     on_line: OnLine | None,
     on_event: OnEvent | None,
     should_stop: ShouldStop | None,
+    cancel: threading.Event | None = None,
 ) -> None:
     def event(what: str) -> None:
         if on_event:
@@ -253,6 +254,9 @@ def _supervise(
             now = time.monotonic()
             if proc.poll() is not None:
                 run.stop_reason = "exited"
+                break
+            if cancel is not None and cancel.is_set():
+                run.stop_reason = "cancelled"
                 break
             if now >= deadline:
                 run.stop_reason = "timeout"
@@ -324,6 +328,7 @@ def run_step(
     should_stop: ShouldStop | None = None,
     recording: Recording | None = None,
     line_cap: int = DEFAULT_LINE_CAP,
+    cancel: threading.Event | None = None,
 ) -> Run:
     """Run one live step of `lesson` with the learner's `probe`; never raises
     for the probe's or the environment's faults (they go into the Run)."""
@@ -370,6 +375,7 @@ def run_step(
             on_line=on_line,
             on_event=on_event,
             should_stop=should_stop,
+            cancel=cancel,
         )
         if step.command is None and not is_root() and not run.ready:
             refusal = sudo_refusal(run.err(), python)
@@ -417,8 +423,10 @@ def run_lesson(
     only: list[str] | None = None,
     should_stop: ShouldStop | None = None,
     line_cap: int = DEFAULT_LINE_CAP,
+    cancel: threading.Event | None = None,
 ) -> Recording:
-    """Run the lesson's steps in order (or those named in `only`)."""
+    """Run the lesson's steps in order (or those named in `only`); setting
+    `cancel` stops the running probe and skips the steps after it."""
     try:
         source = probe.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -429,6 +437,8 @@ def run_lesson(
     for step in lesson.scenarios:
         if only and step.id not in only:
             continue
+        if cancel is not None and cancel.is_set():
+            break
         recording.runs[step.id] = run_step(
             lesson,
             step,
@@ -440,5 +450,6 @@ def run_lesson(
             should_stop=should_stop,
             recording=recording,
             line_cap=line_cap,
+            cancel=cancel,
         )
     return recording

@@ -42,6 +42,8 @@ def _run_verdict(spec: CheckSpec, run: Run | None, lesson: Lesson | None) -> Ver
             expected=step.ready,
             observed=_last_lines(run),
         )
+    if run.stop_reason == "cancelled":
+        return Verdict("error", "The run was cancelled before this step finished.")
     if run.stop_reason == "timeout":
         limit = f"{step.timeout:g} s" if step else "its time"
         return Verdict(

@@ -604,14 +604,14 @@ class CourseApp(App[None]):
 
     async def action_quit(self) -> None:
         if self.state.running is not None and not self._quit_asked:
-            # the core cannot be interrupted mid-step: say so instead of hanging silently
             self._quit_asked = True
             self.notify(
-                "A run is under way: press q again to quit; the course exits once the "
-                "current step has stopped its probe.",
+                "A run is under way: press q again to stop its probe and quit.",
                 severity="warning",
             )
             return
+        if self.state.running is not None and self.core.cancel is not None:
+            self.core.cancel()  # the worker's probe gets SIGINT, TERM, KILL; nothing survives
         self._stop_watch()
         self.exit()
 

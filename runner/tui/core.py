@@ -35,6 +35,7 @@ class Core:
     doctor_text: Callable[[dict[str, Any]], str]
     explain: Callable[[str, str | None], list[Any]]  # -> runner.explain.Hint-like
     run_vm: RunFn | None = None  # the same run inside a stock-kernel VM, if offered
+    cancel: Callable[[], None] | None = None  # stop the run under way (quit mid-run)
 
 
 def real_core(
@@ -47,6 +48,7 @@ def real_core(
     host facts are cached in `cache_dir` per boot by runner.host."""
     lock = threading.Lock()
     cached: dict[str, Any] = {}
+    cancelled = threading.Event()
 
     def detect_host() -> dict[str, Any]:
         with lock:  # detection loads BPF programs to decide: once, unless it lacked root
@@ -61,8 +63,15 @@ def real_core(
         from runner.execute import run_lesson
         from runner.grade import grade
 
+        cancelled.clear()
         recording = run_lesson(
-            lesson, probe, python=python, host=detect_host(), on_line=on_line, on_event=on_event
+            lesson,
+            probe,
+            python=python,
+            host=detect_host(),
+            on_line=on_line,
+            on_event=on_event,
+            cancel=cancelled,
         )
         return Outcome(recording, grade(lesson, recording))
 
@@ -74,7 +83,7 @@ def real_core(
     def explain(stderr: str, source: str | None) -> list[Any]:
         from runner.explain import explain as explain_errors
 
-        return explain_errors(stderr, source)
+        return explain_errors(stderr, source, host=cached.get("facts"))
 
     def run_vm(lesson: Lesson, probe: Path, on_line: OnLine, on_event: OnEvent) -> Outcome:
         from runner import vm
@@ -100,6 +109,7 @@ def real_core(
         doctor_text=doctor_text,
         explain=explain,
         run_vm=run_vm if course_dir is not None else None,
+        cancel=cancelled.set,
     )
 
 

@@ -110,6 +110,24 @@ def test_forked_child_does_not_outlive_the_run(make_lesson, course_python) -> No
     assert not _alive(child)
 
 
+def test_cancel_stops_the_probe_and_skips_later_steps(make_lesson, course_python) -> None:
+    import threading
+
+    first = _step(id="first", stop="exit", timeout=120)
+    later = _step(id="later", stop="exit", timeout=120)
+    lesson = make_lesson(first, later)
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    recording = execute.run_lesson(
+        lesson, PROBES / "forker.py", python=course_python, host=HOST, cancel=cancel
+    )
+    run = recording.runs["first"]
+    child = int(re.search(r"child pid=(\d+)", run.out()[0]).group(1))
+    assert run.stop_reason == "cancelled" and run.duration < 60
+    assert "later" not in recording.runs
+    assert not _alive(child)
+
+
 @pytest.mark.live
 def test_escape_sequences_are_stripped(make_lesson, course_python) -> None:
     run = _run(make_lesson, course_python, "ansi.py", _step(stop="exit"))

@@ -403,6 +403,7 @@ async def test_quit_during_a_run_asks_first(make_app, scripted):
         await pilot.press("q")
         assert app.is_running
         assert any("press q again" in n.message for n in app._notifications)
-        scripted.release.set()
+        assert not scripted.cancelled
         await pilot.press("q")
+    assert scripted.cancelled  # the second q stops the probe instead of waiting for it
     assert app.return_code == 0

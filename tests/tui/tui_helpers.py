@@ -107,6 +107,7 @@ class ScriptedCore:
     vm_calls: list[str] = field(default_factory=list)
     explained: list[str] = field(default_factory=list)
     release: threading.Event | None = None  # when set, a run waits for it
+    cancelled: bool = False
 
     def run(
         self,
@@ -168,7 +169,14 @@ class ScriptedCore:
             doctor_text=lambda facts: f"kernel: fixture\nkprobes: {facts['features']['kprobes']}",
             explain=self.explain,
             run_vm=self.run_vm,
+            cancel=self.cancel,
         )
+
+    def cancel(self) -> None:
+        """What quitting mid-run asks of the core: stop the run (here: release it)."""
+        self.cancelled = True
+        if self.release is not None:
+            self.release.set()
 
 
 def saved_progress(workspace: Workspace) -> Progress:
