@@ -17,8 +17,10 @@ import time
 BPF_TEXT = r"""
 int hello(struct pt_regs *ctx) {
     // TODO 1: take the process id (the tgid) from the upper 32 bits of
-    //         bpf_get_current_pid_tgid() and write "hello <pid>" to the
-    //         trace pipe with bpf_trace_printk("hello %d\n", pid);
+    //         bpf_get_current_pid_tgid(), the task name with
+    //         bpf_get_current_comm(&comm, sizeof(comm)) into a char comm[16],
+    //         and write both to the trace pipe:
+    //         bpf_trace_printk("hello %d %s\n", pid, comm);
     return 0;
 }
 """
@@ -50,10 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def parse_message(msg: bytes) -> int | None:
-    """The pid in one of our trace messages, or None for someone else's."""
-    # TODO 3: return the number after MESSAGE_PREFIX (b"hello 1234" -> 1234),
-    #         and None for any line that does not start with it.
+def parse_message(msg: bytes) -> tuple[int, str] | None:
+    """(pid, comm) from one of our trace messages, None for someone else's."""
+    # TODO 3: b"hello 1234 cat" -> (1234, "cat"). The comm is everything after
+    #         the pid (it may contain spaces). Return None for any message
+    #         that does not start with MESSAGE_PREFIX, a number and a name.
     return None
 
 
@@ -85,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             if task is None:
                 time.sleep(0.05)
                 continue
-            # TODO 6: turn msg into a pid with parse_message(); for our own
-            #         messages print format_call(pid, task.decode(), args.function).
+            # TODO 6: turn msg into (pid, comm) with parse_message(); for our
+            #         own messages print format_call(pid, comm, args.function).
     except KeyboardInterrupt:
         pass
     b.detach_kprobe(event=args.function)

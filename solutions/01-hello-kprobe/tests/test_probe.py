@@ -34,11 +34,17 @@ def test_long_duration_option():
     assert probe.parse_args(["--duration", "0"]).duration == 0
 
 
-def test_our_message_gives_the_pid():
-    assert probe.parse_message(b"hello 1234") == 1234
+def test_our_message_gives_pid_and_comm():
+    assert probe.parse_message(b"hello 1234 cat") == (1234, "cat")
 
 
-@pytest.mark.parametrize("msg", [b"", b"hello", b"hello abc", b"something else 12"])
+def test_a_comm_with_spaces_is_kept_whole():
+    assert probe.parse_message(b"hello 7 Web Content") == (7, "Web Content")
+
+
+@pytest.mark.parametrize(
+    "msg", [b"", b"hello", b"hello 12", b"hello abc cat", b"something else 12 cat"]
+)
 def test_other_messages_are_ignored(msg):
     assert probe.parse_message(msg) is None
 

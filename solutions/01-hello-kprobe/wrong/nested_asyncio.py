@@ -17,11 +17,15 @@ import time
 
 # The BPF program, compiled by bcc when the probe starts. It records who
 # called the function: the upper 32 bits of pid_tgid are the process id
-# (the tgid), the lower 32 bits the thread id.
+# (the tgid), the lower 32 bits the thread id. The name goes into the
+# message too: the trace pipe's own task column can show "<...>" when the
+# kernel no longer remembers a short-lived task's name.
 BPF_TEXT = r"""
 int hello(struct pt_regs *ctx) {
     u32 pid = bpf_get_current_pid_tgid() >> 32;
-    bpf_trace_printk("hello %d\n", pid);
+    char comm[16];
+    bpf_get_current_comm(&comm, sizeof(comm));
+    bpf_trace_printk("hello %d %s\n", pid, comm);
     return 0;
 }
 """
@@ -61,12 +65,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def parse_message(msg: bytes) -> int | None:
-    """The pid in one of our trace messages, or None for someone else's."""
+def parse_message(msg: bytes) -> tuple[int, str] | None:
+    """(pid, comm) from one of our trace messages, None for someone else's."""
     if not msg.startswith(MESSAGE_PREFIX):
         return None
-    rest = msg[len(MESSAGE_PREFIX) :].strip()
-    return int(rest) if rest.isdigit() else None
+    pid, _, comm = msg[len(MESSAGE_PREFIX) :].rstrip(b"\n").partition(b" ")
+    if not pid.isdigit() or not comm:
+        return None
+    return int(pid), comm.decode(errors="replace")
 
 
 def format_call(pid: int, comm: str, function: str) -> str:
@@ -103,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         if task is None:
             await asyncio.sleep(0.05)
             return
-        pid = parse_message(msg)
-        if pid is not None:
-            print(format_call(pid, task.decode(errors="replace"), args.function), flush=True)
+        ours = parse_message(msg)
+        if ours is not None:
+            print(format_call(*ours, args.function), flush=True)
 
     async def trace():
         deadline = time.monotonic() + args.duration if args.duration else None
