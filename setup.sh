@@ -100,7 +100,8 @@ case $ARCH in
     *) QEMU=qemu-system ;;
 esac
 
-apt_install python3-bpfcc bpfcc-tools python3-venv sudo tmux bpftool
+# strace: the tests prove each workload does exactly what it reports
+apt_install python3-bpfcc bpfcc-tools python3-venv sudo tmux bpftool strace
 if [[ $WANT_VM -eq 1 ]]; then
     apt_install "$QEMU" "linux-image-$FLAVOUR"
 fi
