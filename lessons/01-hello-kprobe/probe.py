@@ -46,10 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="do_sys_openat2",
         help="kernel function to attach to (default: do_sys_openat2)",
     )
-    # TODO 2: add -d/--duration (an int, default 5; 0 means until Ctrl+C).
-    args = parser.parse_args(argv)
-    args.duration = getattr(args, "duration", 5)
-    return args
+    parser.add_argument("-d", "--duration", type=int, default=5)
+    # TODO 2: give -d/--duration a help text (say that 0 means "until
+    #         Ctrl+C"), and reject a negative duration with parser.error().
+    return parser.parse_args(argv)
 
 
 def parse_message(msg: bytes) -> tuple[int, str] | None:

@@ -34,6 +34,17 @@ def test_long_duration_option():
     assert probe.parse_args(["--duration", "0"]).duration == 0
 
 
+def test_negative_duration_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        probe.parse_args(["-d", "-1"])
+
+
+def test_help_explains_the_duration(capsys):
+    with pytest.raises(SystemExit):
+        probe.parse_args(["--help"])
+    assert "Ctrl+C" in capsys.readouterr().out
+
+
 def test_our_message_gives_pid_and_comm():
     assert probe.parse_message(b"hello 1234 cat") == (1234, "cat")
 
