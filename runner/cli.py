@@ -107,14 +107,21 @@ def _print_line(step: str, line) -> None:
 
 
 def _run_here(
-    lesson: Lesson, probe: Path, host: dict[str, Any], on_line: Callable | None = None
+    lesson: Lesson,
+    probe: Path,
+    host: dict[str, Any],
+    on_line: Callable | None = None,
+    only: list[str] | None = None,
 ) -> Recording:
     from runner.execute import run_lesson
 
-    return run_lesson(lesson, probe, python=sys.executable, host=host, on_line=on_line)
+    return run_lesson(lesson, probe, python=sys.executable, host=host, on_line=on_line, only=only)
 
 
-def _run_in_vm(course: Course, jobs: list[tuple[str, Lesson, Path]]) -> dict[str, Recording]:
+VmWork = tuple[str, Lesson, Path] | tuple[str, Lesson, Path, list[str] | None]
+
+
+def _run_in_vm(course: Course, jobs: list[VmWork]) -> dict[str, Recording]:
     from runner import vm
 
     ok, reason = vm.vm_available()
@@ -125,8 +132,11 @@ def _run_in_vm(course: Course, jobs: list[tuple[str, Lesson, Path]]) -> dict[str
         print(f"[vm] {message}", file=sys.stderr, flush=True)
 
     # The VM names result files after job keys, so they must be plain names.
-    safe = {f"job-{i}": key for i, (key, _, _) in enumerate(jobs)}
-    vm_jobs = [vm.VmJob(f"job-{i}", lesson.id, probe) for i, (_, lesson, probe) in enumerate(jobs)]
+    safe = {f"job-{i}": job[0] for i, job in enumerate(jobs)}
+    vm_jobs = [
+        vm.VmJob(f"job-{i}", job[1].id, job[2], job[3] if len(job) > 3 else None)
+        for i, job in enumerate(jobs)
+    ]
     try:
         found = vm.run_in_vm(course.dir, vm_jobs, python=sys.executable, on_progress=progress)
     except vm.VmError as exc:
@@ -364,14 +374,14 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from runner.grade import grade
-    from runner.validate import cases, judge
+    from runner.validate import cases, judge, source_only, steps_for
 
     course = _course(args)
     lessons = [_lesson(course, key) for key in args.lesson] if args.lesson else course.lessons
     workspace = _workspace(args)
     host = _host(workspace)
     outcomes: dict[str, list] = {lesson.id: [] for lesson in lessons}
-    vm_jobs: list[tuple[str, Lesson, Path]] = []
+    vm_jobs: list[VmWork] = []
     by_key: dict[str, tuple[Lesson, Any]] = {}
     if args.vm != "on":
         _mount_tracefs()
@@ -379,12 +389,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         in_vm = _use_vm(args.vm, lesson, host)
         for case in cases(lesson):
             key = f"{lesson.id}:{case.name}"
+            steps = steps_for(lesson, case)
+            if steps == []:  # its check reads only the source: nothing to run
+                report = grade(lesson, source_only(lesson, case))
+                outcomes[lesson.id].append(judge(lesson, case, report))
+                continue
             if in_vm:
-                vm_jobs.append((key, lesson, case.probe))
+                vm_jobs.append((key, lesson, case.probe, steps))
                 by_key[key] = (lesson, case)
                 continue
             _progress_note(args, f"{key} ...")
-            report = grade(lesson, _run_here(lesson, case.probe, host))
+            report = grade(lesson, _run_here(lesson, case.probe, host, only=steps))
             outcomes[lesson.id].append(judge(lesson, case, report))
     if vm_jobs:
         recordings = _run_in_vm(course, vm_jobs)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.model import Lesson, Report
+import checks
+from runner.model import Lesson, Recording, Report
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,28 @@ def cases(lesson: Lesson) -> list[Case]:
     for variant in lesson.wrong:
         found.append(Case(f"wrong/{variant.path.name}", variant.path, variant.must_fail))
     return found
+
+
+def steps_for(lesson: Lesson, case: Case) -> list[str] | None:
+    """Which steps a case needs: all (None) for the solution and the starter;
+    for a wrong variant only the step its named check reads, and none ([])
+    when that check reads only the source. Each step is a compile: under
+    emulation in a VM that is tens of seconds."""
+    if case.must_fail is None:
+        return None
+    spec = next((c for c in lesson.checks if c.id == case.must_fail), None)
+    if spec is None:
+        return None
+    kind = checks.get(spec.kind)
+    if kind is not None and not kind.needs_run:
+        return []
+    return [spec.run]
+
+
+def source_only(lesson: Lesson, case: Case) -> Recording:
+    """The recording of a case that needs no step: just the probe's text."""
+    source = case.probe.read_text(encoding="utf-8", errors="replace")
+    return Recording(lesson=lesson.id, probe_path=str(case.probe), probe_source=source)
 
 
 def judge(lesson: Lesson, case: Case, report: Report) -> Outcome:

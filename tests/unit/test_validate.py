@@ -63,3 +63,28 @@ def test_unsupported_is_never_passed():
     )
     out = judge(LESSON, Case("solution", LESSON.solution), rep)
     assert out.status == "unsupported" and out.message == "no kprobes"
+
+
+def test_steps_for_runs_everything_for_solution_and_starter_but_only_what_a_variant_needs():
+    from runner.model import CheckSpec
+    from runner.validate import steps_for
+
+    lesson = Lesson(
+        id="99-t",
+        number=99,
+        slug="t",
+        title="T",
+        dir=Path("."),
+        text=Path("README.md"),
+        starter=Path("p.py"),
+        solution=Path("s.py"),
+        tests_dir=None,
+        checks=[
+            CheckSpec(id="banner", kind="output.line", run="main"),
+            CheckSpec(id="loops", kind="static.nested_loop"),
+        ],
+    )
+    assert steps_for(lesson, Case("solution", Path("s.py"))) is None
+    assert steps_for(lesson, Case("starter", Path("p.py"))) is None
+    assert steps_for(lesson, Case("wrong/a.py", Path("a.py"), "banner")) == ["main"]
+    assert steps_for(lesson, Case("wrong/b.py", Path("b.py"), "loops")) == []
