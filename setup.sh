@@ -103,7 +103,8 @@ esac
 # strace: the tests prove each workload does exactly what it reports
 apt_install python3-bpfcc bpfcc-tools python3-venv sudo tmux bpftool strace
 if [[ $WANT_VM -eq 1 ]]; then
-    apt_install "$QEMU" "linux-image-$FLAVOUR"
+    # busybox-static: virtme-ng builds the guest's initramfs with it
+    apt_install "$QEMU" "linux-image-$FLAVOUR" "linux-headers-$FLAVOUR" busybox-static
 fi
 
 # ---------------------------------------------------------------- kernel headers

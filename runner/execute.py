@@ -435,7 +435,7 @@ def run_lesson(
         lesson=lesson.id, probe_path=str(probe), probe_source=source, host=dict(host)
     )
     for step in lesson.scenarios:
-        if only and step.id not in only:
+        if only is not None and step.id not in only:
             continue
         if cancel is not None and cancel.is_set():
             break

@@ -59,6 +59,9 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     say(f"guest up: kernel {release}")
     spec: dict[str, Any] = json.loads(jobs_file.read_text())
 
+    # Everything is many times slower under emulation: give workloads longer
+    # to start (read when runner.workloads is first imported, just below).
+    os.environ.setdefault("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "120")
     from runner import host
     from runner.execute import run_lesson
     from runner.load import load_lesson

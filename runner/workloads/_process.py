@@ -24,7 +24,9 @@ from runner.privilege import kill_group
 from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, params_error
 
 NOBODY = 65534
-IDENTITY_TIMEOUT = 30.0
+# How long a workload may take to start and report who it is. An emulated VM
+# guest (no KVM) is many times slower, so it may raise this through the env.
+IDENTITY_TIMEOUT = float(os.environ.get("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "30"))
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
