@@ -16,7 +16,9 @@ from checks.pytest_flow import course_command, is_python, normalise_argv
 from checks.static import import_findings, nested_loop_findings
 from runner.model import Verdict
 
-_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`]*?)\s*$")
+# Fences may be indented (inside list items); their content is dedented by
+# the fence's own indent, as CommonMark does.
+_OPEN = re.compile(r"^( *)(`{3,}|~{3,})\s*([^`]*?)\s*$")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SHELL_INFOS = {"bash", "sh", "console", "shell", "shell-session", "zsh"}
 
@@ -30,21 +32,24 @@ def fenced_blocks(markdown: str, section: str | None = None) -> list[Block]:
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []  # the open heading path: (level, text)
     fence: tuple[str, str, int, list[str]] | None = None  # (marker, info, start, lines)
+    indent = 0
     for number, line in enumerate(markdown.splitlines(), start=1):
         if fence:
             marker, info, start, body = fence
-            close = re.match(r"^ {0,3}(`{3,}|~{3,})\s*$", line)
+            close = re.match(r"^ *(`{3,}|~{3,})\s*$", line)
             if close and close.group(1)[0] == marker[0] and len(close.group(1)) >= len(marker):
                 if section is None or any(t.lower() == section.lower() for _, t in headings):
                     blocks.append((info, start, body))
                 fence = None
             else:
-                body.append(line)
+                stripped = len(line) - len(line.lstrip(" "))
+                body.append(line[min(indent, stripped) :])
             continue
         opening = _OPEN.match(line)
         if opening:
-            words = opening.group(2).split()
-            fence = (opening.group(1), words[0].lower() if words else "", number + 1, [])
+            indent = len(opening.group(1))
+            words = opening.group(3).split()
+            fence = (opening.group(2), words[0].lower() if words else "", number + 1, [])
             continue
         heading = _HEADING.match(line)
         if heading:

@@ -185,3 +185,10 @@ def test_snippets_pass_and_syntax_errors_fail(tmp_path):
     v = judge("docs.snippets", {}, ctx_for(tmp_path, text=broken))
     assert v.status == "fail" and "not valid Python" in v.message
     assert judge("docs.snippets", {"local": "probe"}, ctx_for(tmp_path)).status == "error"
+
+
+def test_fenced_blocks_inside_list_items_are_dedented():
+    from checks.docs import fenced_blocks
+
+    text = "1. Do this:\n\n   ```python\n   if x:\n       y()\n   ```\n"
+    assert fenced_blocks(text) == [("python", 4, ["if x:", "    y()"])]
