@@ -171,3 +171,42 @@ def test_without_a_sudoers_rule_the_error_is_one_sentence(learner: pwd.struct_pa
     assert run["stop_reason"] == "error" and not run["ready"]
     assert "sudo -v" in run["error"] and "sudoers rule" in run["error"]
     assert "\n" not in run["error"] and run["error"].endswith(".")
+
+
+def test_course_check_as_the_learner_passes_lesson_06_through_sudo(
+    learner: pwd.struct_passwd, sudo_rule: str
+) -> None:
+    """The whole CLI as a learner would run it: host facts found through the
+    narrow sudoers rule, the probe as root, workload and pytest as the learner."""
+    import tempfile
+
+    repo = Path(__file__).resolve().parents[2]
+    home = Path(tempfile.mkdtemp(prefix="ebpfc-learner-", dir="/tmp"))
+    try:
+        mine = home / "06"
+        shutil.copytree(
+            repo / "solutions" / "06-tracepoints",
+            mine,
+            ignore=shutil.ignore_patterns("wrong", "__pycache__", ".pytest_cache"),
+        )
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, learner.pw_uid, learner.pw_gid)
+        proc = subprocess.run(
+            ["runuser", "-u", LEARNER, "--", PYTHON, "-m", "runner.cli"]
+            + ["--workspace", str(home / "ws"), "check", "06"]
+            + ["--file", str(mine / "probe.py"), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=str(home),
+            check=False,
+            env={**os.environ, "HOME": str(home)},
+        )
+        report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+        failing = [
+            (c["id"], c["message"]) for c in report.get("checks", []) if c["status"] != "pass"
+        ]
+        assert proc.returncode == 0, (failing, proc.stderr[-2000:])
+        assert report["status"] == "pass" and report["score"] == report["max_score"]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
