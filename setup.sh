@@ -174,7 +174,15 @@ if [[ $have_hash == "$want_hash" ]]; then
 fi
 if [[ $have_hash != "$want_hash" || $have_extras != "$EXTRAS" ]]; then
     say "installing the course into $VENV: pip install -e '.[$EXTRAS]'"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
+    # pip's build chatter is noise when it works and the whole story when not
+    pip_log=$(mktemp)
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]" \
+        >"$pip_log" 2>&1; then
+        cat "$pip_log" >&2
+        rm -f "$pip_log"
+        die "pip could not install the course into $VENV (its output is above)."
+    fi
+    rm -f "$pip_log"
     printf '%s %s\n' "$want_hash" "$EXTRAS" >"$STAMP"
 fi
 
