@@ -7,6 +7,7 @@ group so that killing it leaves nothing behind.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -183,6 +184,31 @@ def _unprivileged() -> dict[str, Any]:
     return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
 
 
+_staged: Path | None = None
+
+
+def _code_for_nobody() -> Path:
+    """A world-readable copy of the few stdlib-only modules a workload runs.
+    The course may live where nobody cannot read (root's 0700 home, a private
+    temp dir); the workload must still start there, unprivileged."""
+    global _staged
+    if _staged is not None and _staged.is_dir():
+        return _staged
+    root = Path(tempfile.mkdtemp(prefix="ebpfc-code-"))
+    package = root / "runner"
+    (package / "workloads").mkdir(parents=True)
+    source = _REPO_ROOT / "runner"
+    for name in ("__init__.py", "model.py", "privilege.py"):
+        shutil.copyfile(source / name, package / name)
+    for module in (source / "workloads").glob("*.py"):
+        shutil.copyfile(module, package / "workloads" / module.name)
+    for path in (root, *root.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    atexit.register(shutil.rmtree, root, True)
+    _staged = root
+    return root
+
+
 def start_workload(
     spec: WorkloadSpec, python: str, *, timeout: float = IDENTITY_TIMEOUT
 ) -> WorkloadProcess:
@@ -197,9 +223,12 @@ def start_workload(
     env = dict(os.environ)
     env[WORKDIR_ENV] = str(folder)
     env["HOME"] = str(folder)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_REPO_ROOT), env.get("PYTHONPATH", "")) if p
-    )
+    code = _REPO_ROOT
+    if drop:
+        # nobody may not reach the course or its virtualenv: run the staged copy
+        # with the real interpreter behind the venv (workloads need only stdlib)
+        code, python = _code_for_nobody(), os.path.realpath(python)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
     env.pop("PYTHONSTARTUP", None)
     argv = [python, "-m", "runner.workloads", spec.kind, json.dumps(spec.params)]
     try:

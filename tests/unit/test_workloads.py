@@ -261,3 +261,30 @@ def test_sweep_ends_a_grandchild_that_left_its_group_and_session(tmp_path):
     orphan = int(pidfile.read_text())
     assert orphan in sweep_adopted(since)
     assert not os.path.exists(f"/proc/{orphan}")
+
+
+def test_code_for_nobody_is_a_world_readable_copy_that_imports_without_the_venv():
+    """Workloads run as nobody even when the course lives in a private folder."""
+    import stat
+    import subprocess
+
+    from runner.workloads._process import _code_for_nobody
+
+    root = _code_for_nobody()
+    for path in (root, *root.rglob("*")):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o004, path
+    done = subprocess.run(
+        [
+            "/usr/bin/python3",
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]);"
+            "import runner.workloads as w; print(sorted(w.all_workloads()))",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "open-marker" in done.stdout
