@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -60,3 +61,19 @@ def needs_bpf() -> None:
     reason = bpf_unavailable()
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def checkout_open_to_others():
+    """Tests that run the course as another user (a learner, nobody) need to
+    reach the checkout, as a learner's own install would be. A private clone
+    (say a 0700 temp dir) gets o+rx for the session and its mode back after."""
+    changed = []
+    for path in [REPO, *REPO.parents]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o005 != 0o005:
+            os.chmod(path, mode | 0o005)
+            changed.append((path, mode))
+    yield
+    for path, mode in reversed(changed):
+        os.chmod(path, mode)

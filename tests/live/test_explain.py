@@ -82,6 +82,7 @@ def test_there_are_enough_broken_probes() -> None:
     assert len(PROBES) >= 20 and len(expected) >= 20
 
 
+@pytest.mark.usefixtures("checkout_open_to_others")  # the not_root probe runs as nobody
 @pytest.mark.parametrize("probe", PROBES, ids=[p.stem for p in PROBES])
 def test_real_failure_gets_the_right_hint(probe: Path, facts: dict) -> None:
     expect = header(probe, "expect")

@@ -90,6 +90,7 @@ def test_ensure_tracefs_leaves_mounted_filesystems_alone() -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to nobody")
+@pytest.mark.usefixtures("checkout_open_to_others")
 def test_unprivileged_user_gets_a_reason_not_a_traceback(tmp_path: Path) -> None:
     tmp_path.chmod(0o777)
     code = (

@@ -21,7 +21,8 @@ import pytest
 
 from runner.privilege import GUARD, sudoers_rule
 
-pytestmark = pytest.mark.live
+# the learner runs the course from this checkout, as from their own install
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("checkout_open_to_others")]
 
 LEARNER = "ebpfc-learner"
 RULE = Path("/etc/sudoers.d/ebpfc-course-test")
