@@ -39,7 +39,7 @@ from textual.widgets import Log, Markdown, TabbedContent
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from runner.load import load_course  # noqa: E402
+from runner.course.load import load_course  # noqa: E402
 from runner.model import Course, Lesson, Line, Recording, Report, Run  # noqa: E402
 from runner.tui.app import OUTPUT_MAX_LINES, CourseApp, build_app  # noqa: E402
 from runner.tui.core import Core, Outcome  # noqa: E402

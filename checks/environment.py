@@ -2,7 +2,7 @@
 learner's report must state the truth of this machine.
 
 The truth is `Recording.host`, the runner's own capability facts
-(runner.host.detect): features there were decided by really loading and
+(runner.live.host.detect): features there were decided by really loading and
 attaching a program, so a report that guesses from version numbers, or
 prints "yes" everywhere, disagrees with it somewhere.
 

@@ -34,10 +34,10 @@ def course_command(ctx: Context) -> list[str]:
     (`{python}` shown as `python`), else as the runner recorded it."""
     if ctx.run is None:
         raise CheckError("This check needs a command run, and none was recorded.")
-    spec = ctx.lesson.scenario(ctx.run.scenario) if ctx.lesson else None
+    spec = ctx.lesson.run_spec(ctx.run.id) if ctx.lesson else None
     argv = list(spec.command) if spec and spec.command else list(ctx.run.argv)
     if not argv:
-        raise CheckError(f"The run {ctx.run.scenario!r} recorded no command to compare with.")
+        raise CheckError(f"The run {ctx.run.id!r} recorded no command to compare with.")
     return normalise_argv(argv)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 from checks._util import CheckError, generic_kind
 from checks.context import Context
 from runner.model import Verdict
+from runner.paths import PYPROJECT
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 DISTRIBUTION = "ebpf-course"
 ALWAYS_DECLARED = {"bcc"}  # from the distribution (python3-bpfcc), not PyPI
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runner import render
 from runner.model import Course, Lesson, Recording, Report
+from runner.paths import DEFAULT_COURSE
+from runner.present import render
 
 EXIT_OK, EXIT_FAILED, EXIT_ENV = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command ended by SIGPIPE
-DEFAULT_COURSE = Path(__file__).resolve().parent.parent
 
 
 class UsageError(Exception):
@@ -28,7 +28,7 @@ class UsageError(Exception):
 
 
 def _course(args: argparse.Namespace) -> Course:
-    from runner.load import LoadError, load_course
+    from runner.course.load import LoadError, load_course
 
     try:
         return load_course(Path(args.course))
@@ -60,7 +60,7 @@ def _progress(workspace):
 
 
 def _host(workspace, *, try_attach: bool = True) -> dict[str, Any]:
-    from runner.host import detect
+    from runner.live.host import detect
 
     return detect(try_attach=try_attach, cache_dir=workspace.cache_dir)
 
@@ -94,7 +94,7 @@ _VM_ADVICE = re.compile(r"[;,.]?\s*run (?:the lesson|it) in a VM with --vm\.?$")
 
 def _mount_tracefs() -> None:
     """bcc reads tracefs; mount it (as root) or say how, without stopping."""
-    from runner.host import ensure_tracefs
+    from runner.live.host import ensure_tracefs
 
     advice = ensure_tracefs()
     if advice:
@@ -113,7 +113,7 @@ def _run_here(
     on_line: Callable | None = None,
     only: list[str] | None = None,
 ) -> Recording:
-    from runner.execute import run_lesson
+    from runner.live.execute import run_lesson
 
     return run_lesson(lesson, probe, python=sys.executable, host=host, on_line=on_line, only=only)
 
@@ -122,7 +122,7 @@ VmWork = tuple[str, Lesson, Path] | tuple[str, Lesson, Path, list[str] | None]
 
 
 def _run_in_vm(course: Course, jobs: list[VmWork]) -> dict[str, Recording]:
-    from runner import vm
+    from runner.live import vm
 
     ok, reason = vm.vm_available()
     if not ok:
@@ -165,7 +165,7 @@ def _exit_for(report: Report) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from runner.host import ensure_tracefs, format_doctor
+    from runner.live.host import ensure_tracefs, format_doctor
 
     advice = ensure_tracefs()  # mounts tracefs/debugfs when root, else says how
     facts = _host(_workspace(args))
@@ -269,7 +269,7 @@ def _notes(report: Report, recording: Recording) -> list[dict[str, Any]]:
     """Plain-words reasons a failing probe failed (crash, bcc/clang errors)."""
     if report.status == "pass":
         return []
-    from runner.diagnose import notes_for
+    from runner.present.notes import notes_for
 
     return notes_for(recording)
 
@@ -280,7 +280,7 @@ def _show(report: Report, args: argparse.Namespace, notes: list[dict[str, Any]])
         return
     print(render.report_text(report))
     if notes:
-        from runner.diagnose import format_notes
+        from runner.present.notes import format_notes
 
         print(format_notes(notes))
 
@@ -374,7 +374,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from runner.grade import grade
-    from runner.validate import cases, judge, source_only, steps_for
+    from runner.validate import cases, judge, runs_for, source_only
 
     course = _course(args)
     lessons = [_lesson(course, key) for key in args.lesson] if args.lesson else course.lessons
@@ -389,7 +389,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         in_vm = _use_vm(args.vm, lesson, host)
         for case in cases(lesson):
             key = f"{lesson.id}:{case.name}"
-            steps = steps_for(lesson, case)
+            steps = runs_for(lesson, case)
             if steps == []:  # its check reads only the source: nothing to run
                 report = grade(lesson, source_only(lesson, case))
                 outcomes[lesson.id].append(judge(lesson, case, report))

@@ -18,7 +18,7 @@ def _run_verdict(spec: CheckSpec, run: Run | None, lesson: Lesson | None) -> Ver
         return Verdict("unsupported", run.unsupported)
     if run.error:
         return Verdict("error", run.error)
-    step = lesson.scenario(spec.run) if lesson else None
+    step = lesson.run_spec(spec.run) if lesson else None
     if run.stop_reason == "not-ready":
         pattern = step.ready if step else "its ready line"
         wait = f" within {step.ready_timeout:g} s" if step else ""

@@ -38,7 +38,7 @@ class CheckSpec:
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     points: int = 1
-    run: str = "main"  # id of the scenario whose Run this check reads
+    run: str = "main"  # id of the run (a RunSpec) whose Run this check reads
     hint: str = ""
     where: Where | None = None
 
@@ -50,7 +50,7 @@ class WorkloadSpec:
 
 
 @dataclass
-class ScenarioSpec:
+class RunSpec:
     """One live step of a lesson: the probe started with `args` (or a plain
     `command`, e.g. the learner's pytest run), optionally with a workload."""
 
@@ -78,15 +78,15 @@ class Lesson:
     solution: Path | None  # solutions/NN/probe.py
     tests_dir: Path | None  # learner tests
     requires: list[str] = field(default_factory=list)  # kprobes, uprobes, ...
-    scenarios: list[ScenarioSpec] = field(default_factory=list)
+    runs: list[RunSpec] = field(default_factory=list)
     checks: list[CheckSpec] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     wrong: list[WrongVariant] = field(default_factory=list)
     starter_may_pass: bool = False
     where: Where | None = None
 
-    def scenario(self, scenario_id: str) -> ScenarioSpec | None:
-        return next((s for s in self.scenarios if s.id == scenario_id), None)
+    def run_spec(self, run_id: str) -> RunSpec | None:
+        return next((s for s in self.runs if s.id == run_id), None)
 
     @property
     def max_score(self) -> int:
@@ -142,9 +142,9 @@ class WorkloadTruth:
 
 @dataclass
 class Run:
-    """The recording of one scenario: everything a check may look at."""
+    """The recording of one RunSpec: everything a check may look at."""
 
-    scenario: str
+    id: str  # the RunSpec it recorded
     argv: list[str] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)  # captured, capped
     stdout_lines: int = 0  # exact counts, including lines dropped by the cap
@@ -176,7 +176,7 @@ class Recording:
     lesson: str
     probe_path: str
     probe_source: str  # the learner's file as it was run (static checks)
-    host: dict[str, Any] = field(default_factory=dict)  # runner.host facts
+    host: dict[str, Any] = field(default_factory=dict)  # runner.live.host facts
     runs: dict[str, Run] = field(default_factory=dict)
     version: int = RECORDING_VERSION
     where: str = "host"  # "host" or "vm:<kernel release>"
@@ -189,6 +189,8 @@ class Recording:
         runs = {}
         for key, raw in data.get("runs", {}).items():
             raw = dict(raw)
+            if "scenario" in raw:  # recordings made before the rename
+                raw.setdefault("id", raw.pop("scenario"))
             raw["lines"] = [Line(**ln) for ln in raw.get("lines", [])]
             if raw.get("workload"):
                 raw["workload"] = WorkloadTruth(**raw["workload"])

@@ -34,7 +34,7 @@ def cases(lesson: Lesson) -> list[Case]:
     return found
 
 
-def steps_for(lesson: Lesson, case: Case) -> list[str] | None:
+def runs_for(lesson: Lesson, case: Case) -> list[str] | None:
     """Which steps a case needs: all (None) for the solution and the starter;
     for a wrong variant only the step its named check reads, and none ([])
     when that check reads only the source. Each step is a compile: under

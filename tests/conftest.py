@@ -1,4 +1,4 @@
-"""Shared fixtures: keep this small. Ask its owner (runner/execute.py) for more."""
+"""Shared fixtures: keep this small. Ask its owner (runner/live/execute.py) for more."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.model import Lesson, ScenarioSpec
+from runner.model import Lesson, RunSpec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def course_python() -> str:
 def make_lesson(tmp_path: Path) -> Callable[..., Lesson]:
     """Build a minimal Lesson around the given steps (no YAML needed)."""
 
-    def build(*steps: ScenarioSpec, requires: list[str] | None = None) -> Lesson:
+    def build(*steps: RunSpec, requires: list[str] | None = None) -> Lesson:
         return Lesson(
             id="99-test",
             number=99,
@@ -38,7 +38,7 @@ def make_lesson(tmp_path: Path) -> Callable[..., Lesson]:
             solution=None,
             tests_dir=None,
             requires=list(requires or []),
-            scenarios=list(steps),
+            runs=list(steps),
         )
 
     return build

@@ -33,7 +33,7 @@ class Core:
     run: RunFn
     detect_host: Callable[[], dict[str, Any]]
     doctor_text: Callable[[dict[str, Any]], str]
-    explain: Callable[[str, str | None], list[Any]]  # -> runner.explain.Hint-like
+    explain: Callable[[str, str | None], list[Any]]  # -> runner.present.explain.Hint-like
     run_vm: RunFn | None = None  # the same run inside a stock-kernel VM, if offered
     cancel: Callable[[], None] | None = None  # stop the run under way (quit mid-run)
 
@@ -43,9 +43,9 @@ def real_core(
     cache_dir: Path | None = None,
     course_dir: Path | None = None,
 ) -> Core:
-    """The real thing: runner.execute, runner.grade, runner.host, runner.explain.
+    """The real thing: runner.live.execute, runner.grade, runner.live.host, runner.present.explain.
     Imported lazily so the TUI starts before the first (slow) host probe;
-    host facts are cached in `cache_dir` per boot by runner.host."""
+    host facts are cached in `cache_dir` per boot by runner.live.host."""
     lock = threading.Lock()
     cached: dict[str, Any] = {}
     cancelled = threading.Event()
@@ -54,14 +54,14 @@ def real_core(
         with lock:  # detection loads BPF programs to decide: once, unless it lacked root
             facts = cached.get("facts")
             if facts is None or (lacked_privileges(facts) and not needs_password()):
-                from runner.host import detect
+                from runner.live.host import detect
 
                 cached["facts"] = detect(cache_dir=cache_dir)
             return cached["facts"]
 
     def run(lesson: Lesson, probe: Path, on_line: OnLine, on_event: OnEvent) -> Outcome:
-        from runner.execute import run_lesson
         from runner.grade import grade
+        from runner.live.execute import run_lesson
 
         cancelled.clear()
         recording = run_lesson(
@@ -76,18 +76,18 @@ def real_core(
         return Outcome(recording, grade(lesson, recording))
 
     def doctor_text(facts: dict[str, Any]) -> str:
-        from runner.host import format_doctor
+        from runner.live.host import format_doctor
 
         return format_doctor(facts)
 
     def explain(stderr: str, source: str | None) -> list[Any]:
-        from runner.explain import explain as explain_errors
+        from runner.present.explain import explain as explain_errors
 
         return explain_errors(stderr, source, host=cached.get("facts"))
 
     def run_vm(lesson: Lesson, probe: Path, on_line: OnLine, on_event: OnEvent) -> Outcome:
-        from runner import vm
         from runner.grade import grade
+        from runner.live import vm
 
         ok, reason = vm.vm_available()
         if not ok:

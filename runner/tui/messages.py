@@ -37,7 +37,7 @@ class ProbeSaved(Message):
 
 
 class HostDetected(Message):
-    """runner.host finished deciding what this machine can do."""
+    """runner.live.host finished deciding what this machine can do."""
 
     def __init__(self, facts: dict[str, Any] | None, error: str | None = None) -> None:
         super().__init__()

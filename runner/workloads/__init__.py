@@ -5,7 +5,9 @@ the JSON Schema of its params. It sets itself up, calls `ready(identity)`
 (which reports pid/tid/comm to the runner and blocks until the runner says
 go), does exactly the counted actions, and returns what it did. Every module
 in this package is imported on first use, so adding a workload is adding a
-module. The runner side (`start_workload`) lives in `runner.workloads._process`.
+module. This package is the code that runs as the unprivileged workload:
+stdlib only and self-contained, so it is copied whole for that user. The
+runner side (`start_workload`) lives in `runner.live.workload_process`.
 """
 
 from __future__ import annotations
@@ -95,22 +97,6 @@ def all_workloads() -> dict[str, Workload]:
     return dict(sorted(_WORKLOADS.items()))
 
 
-def params_error(name: str, params: dict[str, Any]) -> str | None:
-    """One sentence saying why `params` do not fit workload `name`, or None."""
-    import jsonschema  # imported lazily: the workload child should start fast
-
-    found = get(name)
-    if found is None:
-        known = ", ".join(all_workloads())
-        return f"unknown workload kind {name!r}; known kinds are: {known}."
-    try:
-        jsonschema.validate(params, found.params)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "params"
-        return f"workload {name!r} has bad params at {where}: {exc.message}."
-    return None
-
-
 def set_comm(name: str) -> None:
     """Name the calling thread (what the kernel reports as comm)."""
     raw = name.encode()
@@ -134,7 +120,6 @@ def workdir() -> Path:
 
 # Re-exported at the end: these modules use the names defined above.
 from runner.workloads._child import Child, fork_gated  # noqa: E402
-from runner.workloads._process import WorkloadProcess, start_workload  # noqa: E402
 
 __all__ = [
     "Child",
@@ -142,13 +127,10 @@ __all__ = [
     "Ready",
     "Workload",
     "WorkloadError",
-    "WorkloadProcess",
     "all_workloads",
     "fork_gated",
     "get",
-    "params_error",
     "set_comm",
-    "start_workload",
     "workdir",
     "workload",
 ]

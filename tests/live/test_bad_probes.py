@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from runner import cli
-from runner.host import detect
+from runner.live.host import detect
 from runner.model import Recording
 from runner.progress import Progress
 from runner.workspace import Workspace
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.live, pytest.mark.usefixtures("needs_bpf")]
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "courses" / "cli"
 COURSE_BIN = Path(sys.executable).parent / "course"
-LINE_CAP = 20_000  # runner.execute's default: lines kept per run
+LINE_CAP = 20_000  # runner.live.execute's default: lines kept per run
 
 
 # ---------------------------------------------------------------- helpers
@@ -367,7 +367,7 @@ def test_crash_in_bcc_gets_a_one_sentence_explanation(capsys, tmp_path, workspac
         assert note["title"] and note["cause"] and "\n" not in note["cause"] + note["fix"]
     stderr = "\n".join(main_run(record).err())
     assert "undeclared_thing" in stderr
-    if importlib.util.find_spec("runner.explain") is not None:
+    if importlib.util.find_spec("runner.present.explain") is not None:
         explained = [n for n in notes if n is not crash]
         assert any("undeclared_thing" in n["cause"] for n in explained), notes
     progress_intact(workspace, "01-opens")

@@ -13,7 +13,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from runner import cli
-from runner.host import detect
+from runner.live.host import detect
 from runner.progress import Progress
 from runner.workspace import Workspace
 
@@ -171,7 +171,7 @@ def test_validate_reports_an_unsupported_lesson_without_failing(
 
 @pytest.mark.vm
 def test_check_with_vm_runs_a_kprobe_lesson_in_a_stock_kernel(capsys, workspace) -> None:
-    from runner.vm import vm_available
+    from runner.live.vm import vm_available
 
     ok, reason = vm_available()
     if not ok:

@@ -1,4 +1,4 @@
-"""runner.execute against real processes and real BPF programs on this kernel.
+"""runner.live.execute against real processes and real BPF programs on this kernel.
 
 Each probe under probes/ misbehaves in one way (hangs, floods, forks, prints
 escapes, never gets ready) or is a small real tracepoint program used to
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import execute
-from runner.model import ScenarioSpec, WorkloadSpec
+from runner.live import execute
+from runner.model import RunSpec, WorkloadSpec
 
 PROBES = Path(__file__).parent / "probes"
 HOST: dict = {"features": {}}
@@ -29,15 +29,15 @@ def _alive(pid: int) -> bool:
     return state not in "ZX"
 
 
-def _step(**kw) -> ScenarioSpec:
+def _step(**kw) -> RunSpec:
     kw.setdefault("id", "main")
     kw.setdefault("ready", "^Attached")
-    return ScenarioSpec(**kw)
+    return RunSpec(**kw)
 
 
-def _run(make_lesson, course_python, probe: str, step: ScenarioSpec, **kw):
+def _run(make_lesson, course_python, probe: str, step: RunSpec, **kw):
     lesson = make_lesson(step)
-    return execute.run_step(lesson, step, PROBES / probe, python=course_python, host=HOST, **kw)
+    return execute.run_one(lesson, step, PROBES / probe, python=course_python, host=HOST, **kw)
 
 
 # ------------------------------------------------------------- without a kernel
@@ -47,7 +47,7 @@ def test_missing_feature_means_not_run(make_lesson, course_python) -> None:
     step = _step()
     lesson = make_lesson(step, requires=["kprobes"])
     host = {"features": {"kprobes": {"ok": False, "reason": "CONFIG_KPROBES is not set"}}}
-    run = execute.run_step(lesson, step, PROBES / "hang.py", python=course_python, host=host)
+    run = execute.run_one(lesson, step, PROBES / "hang.py", python=course_python, host=host)
     assert run.unsupported and "kprobes" in run.unsupported and "CONFIG_KPROBES" in run.unsupported
     assert run.argv == [] and run.lines == []
 
@@ -249,7 +249,7 @@ def test_run_lesson_records_the_chosen_steps(make_lesson, course_python) -> None
 
 @pytest.mark.live
 def test_command_step_runs_unprivileged_in_the_probe_folder(make_lesson, course_python) -> None:
-    step = ScenarioSpec(
+    step = RunSpec(
         id="tests",
         command=["{python}", "-c", "import os; print(os.getcwd(), os.geteuid())", "{dir}"],
     )

@@ -1,4 +1,4 @@
-"""runner.explain on REAL failures: every probe in broken_probes/ is run on
+"""runner.present.explain on REAL failures: every probe in broken_probes/ is run on
 this kernel as root and its real stderr must get the right hint, pointing at
 the line marked HERE."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from runner import host
-from runner.explain import explain
+from runner.live import host
+from runner.present.explain import explain
 
 BROKEN = Path(__file__).parent / "broken_probes"
 PROBES = sorted(BROKEN.glob("*.py"))

@@ -1,4 +1,4 @@
-"""runner.host on the real kernel: features are decided by loading programs.
+"""runner.live.host on the real kernel: features are decided by loading programs.
 
 This development kernel (6.18 -fc-) is built without kprobes but has
 tracepoints, uprobes, perf events and ring buffers (docs: kernel.md)."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import host
+from runner.live import host
 
 pytestmark = [
     pytest.mark.live,
@@ -71,7 +71,7 @@ def test_results_are_cached_per_boot(tmp_path: Path) -> None:
 
 def test_probe_json_entry_point() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "runner.host", "--probe-json"],
+        [sys.executable, "-m", "runner.live.host", "--probe-json"],
         capture_output=True,
         text=True,
         cwd=host.REPO_DIR,
@@ -94,7 +94,7 @@ def test_ensure_tracefs_leaves_mounted_filesystems_alone() -> None:
 def test_unprivileged_user_gets_a_reason_not_a_traceback(tmp_path: Path) -> None:
     tmp_path.chmod(0o777)
     code = (
-        "import json, pathlib, runner.host as h; "
+        "import json, pathlib, runner.live.host as h; "
         f"print(json.dumps(h.detect(cache_dir=pathlib.Path({str(tmp_path)!r}))))"
     )
     done = subprocess.run(

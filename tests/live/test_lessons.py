@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from runner.execute import run_lesson
+from runner.course.load import load_course
 from runner.grade import grade
-from runner.host import detect
-from runner.load import load_course
+from runner.live.execute import run_lesson
+from runner.live.host import detect
 from runner.model import Lesson, Report
-from runner.validate import Case, cases, judge, source_only, steps_for
+from runner.validate import Case, cases, judge, runs_for, source_only
 
 REPO = Path(__file__).resolve().parents[2]
 LESSONS = {lesson.id: lesson for lesson in load_course(REPO).lessons}
@@ -64,7 +64,7 @@ def check(lesson: Lesson, host: dict, probe: Path, only: list[str] | None = None
 @pytest.mark.parametrize(("lesson_id", "case"), CASES, ids=[f"{i}:{c.name}" for i, c in CASES])
 def test_case_behaves_as_it_must(host: dict, lesson_id: str, case: Case) -> None:
     lesson = usable(LESSONS[lesson_id], host)
-    steps = steps_for(lesson, case)
+    steps = runs_for(lesson, case)
     if case.name == "starter" and lesson_id in STARTER_FAILS:
         steps = STARTER_FAILS[lesson_id][0]
     if steps == []:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from runner.privilege import GUARD, sudoers_rule
+from runner.live.privilege import GUARD, sudoers_rule
 
 # the learner runs the course from this checkout, as from their own install
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("checkout_open_to_others")]
@@ -34,16 +34,16 @@ RUNNER = """
 import json, sys
 from dataclasses import asdict
 from pathlib import Path
-from runner import execute
-from runner.model import Lesson, ScenarioSpec, WorkloadSpec
+from runner.live import execute
+from runner.model import Lesson, RunSpec, WorkloadSpec
 
 spec = json.loads(sys.argv[1])
 workload = spec.pop("workload", None)
-step = ScenarioSpec(**spec, workload=WorkloadSpec(**workload) if workload else None)
+step = RunSpec(**spec, workload=WorkloadSpec(**workload) if workload else None)
 probe = Path(sys.argv[2])
 lesson = Lesson(id="99-sudo", number=99, slug="sudo", title="sudo", dir=probe.parent,
-                text=probe, starter=probe, solution=None, tests_dir=None, scenarios=[step])
-run = execute.run_step(lesson, step, probe, python=sys.executable, host={"features": {}})
+                text=probe, starter=probe, solution=None, tests_dir=None, runs=[step])
+run = execute.run_one(lesson, step, probe, python=sys.executable, host={"features": {}})
 print(json.dumps(asdict(run)))
 """
 

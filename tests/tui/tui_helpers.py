@@ -1,7 +1,7 @@
 """Helpers for driving the real app from `build_app`.
 
 The course is built from model types over files in tests/tui/fixtures (the
-TUI takes a Course; loading YAML is runner.load's business and tested
+TUI takes a Course; loading YAML is runner.course.load's business and tested
 there). Workspace and Progress are the real ones in a temporary folder.
 Only the core's run is scripted, because a real run needs root and BPF:
 the tmux end-to-end test (test_e2e_tmux.py) uses the real core."""
@@ -88,7 +88,7 @@ def report_for(lesson: Lesson, status: str) -> Report:
 
 @dataclass
 class ScriptedCore:
-    """Stands in for runner.execute + runner.grade: streams `lines` through
+    """Stands in for runner.live.execute + runner.grade: streams `lines` through
     on_line from the worker thread, then returns a report with `status`."""
 
     status: str = "pass"

@@ -3,7 +3,7 @@
 from recordings import judge, make_ctx, make_lesson, make_run
 
 from checks.docs import doc_output_blocks, fenced_blocks, output_shape
-from runner.model import ScenarioSpec
+from runner.model import RunSpec
 
 TEXT = """\
 # Reading data
@@ -44,11 +44,11 @@ WRONG_DOC = TEXT.replace("dfd=-100, timestamp=1234567890123", "syscall_nr=257, t
 
 
 def ctx_for(tmp_path, text=TEXT, out=SOLUTION_OUT, command=None, argv=()):
-    scenarios = [ScenarioSpec(id="main", args=["-d", "5"])]
+    run_specs = [RunSpec(id="main", args=["-d", "5"])]
     if command:
-        scenarios.append(ScenarioSpec(id="tests", command=command))
-    lesson = make_lesson(tmp_path, text, scenarios)
-    run = make_run(out, scenario="tests" if command or argv else "main", argv=list(argv))
+        run_specs.append(RunSpec(id="tests", command=command))
+    lesson = make_lesson(tmp_path, text, run_specs)
+    run = make_run(out, run_id="tests" if command or argv else "main", argv=list(argv))
     return make_ctx(run, lesson=lesson)
 
 

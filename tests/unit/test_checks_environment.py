@@ -10,7 +10,7 @@ from recordings import judge, make_ctx, make_run
 
 from checks.context import Context
 
-# What runner.host.detect() recorded on the development kernel (no kprobes).
+# What runner.live.host.detect() recorded on the development kernel (no kprobes).
 HOST: dict[str, Any] = {
     "kernel_release": "6.18.44-fc-v669",
     "arch": "x86_64",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import checks
 from checks.context import Context
+from runner.course.load import load_lesson
 from runner.grade import grade
-from runner.load import load_lesson
 from runner.model import Line, Recording, Run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def recorded(*, ready_at: float | None, duration: float, stop_reason: str = "exi
             Line(duration, "out", "Kprobe detached. Exiting."),
         ]
     return Run(
-        scenario="main",
+        id="main",
         lines=lines,
         stdout_lines=len(lines),
         exit_code=0 if stop_reason == "exited" else None,

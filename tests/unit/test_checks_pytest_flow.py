@@ -2,13 +2,13 @@
 
 from recordings import judge, make_ctx, make_run
 
-from runner.model import ScenarioSpec
+from runner.model import RunSpec
 
 ARGV = ["/work/main/.venv/bin/python", "-m", "pytest", "-q", "tests"]
 
 
 def pytest_run(*out, exit_code=0):
-    return make_ctx(make_run(list(out), scenario="tests", argv=ARGV, exit_code=exit_code))
+    return make_ctx(make_run(list(out), run_id="tests", argv=ARGV, exit_code=exit_code))
 
 
 def test_tests_that_ran_and_passed_pass():
@@ -63,7 +63,7 @@ def test_no_summary_is_a_fail_when_pytest_broke_and_an_error_otherwise():
 def test_command_shown_is_the_lessons_template(tmp_path):
     from recordings import make_lesson
 
-    spec = ScenarioSpec(id="tests", command=["{python}", "-m", "pytest", "-rA", "tests"])
+    spec = RunSpec(id="tests", command=["{python}", "-m", "pytest", "-rA", "tests"])
     ctx = pytest_run("1 skipped in 0.01s")
     ctx.lesson = make_lesson(tmp_path, "", [spec])
     v = judge("pytest.workflow", {}, ctx)

@@ -43,7 +43,7 @@ Top processes:
 
 def recorded(text: str, pid: int = 17159, reads: int = 7, writes: int = 3) -> Context:
     run = Run(
-        scenario="main",
+        id="main",
         lines=[Line(t=0.1 * i, stream="out", text=s) for i, s in enumerate(text.splitlines())],
         exit_code=0,
         ready=True,

@@ -2,8 +2,8 @@
 runs, hints, solutions, reset, list, and where --course/--workspace may go.
 
 Host detection loads BPF programs, so tests that reach it replace
-`runner.host.detect` with fixed facts; the VM cannot boot in a unit test,
-so the VM tests replace `runner.vm`'s entry points and check the CLI's use
+`runner.live.host.detect` with fixed facts; the VM cannot boot in a unit test,
+so the VM tests replace `runner.live.vm`'s entry points and check the CLI's use
 of them."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from runner import cli
+from runner.course.load import load_course
 from runner.grade import grade
-from runner.load import load_course
 from runner.model import Recording
 from runner.progress import Progress
 
@@ -46,7 +46,7 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture
 def fake_host(monkeypatch: pytest.MonkeyPatch) -> dict:
     """Fixed host facts instead of loading BPF programs to find them out."""
-    monkeypatch.setattr("runner.host.detect", lambda **_: json.loads(json.dumps(HOST)))
+    monkeypatch.setattr("runner.live.host.detect", lambda **_: json.loads(json.dumps(HOST)))
     return HOST
 
 
@@ -89,7 +89,7 @@ def recording(
         "host": {},
         "runs": {
             "main": {
-                "scenario": "main",
+                "id": "main",
                 "argv": ["/usr/bin/python3", "probe.py", str(PID)],
                 "lines": lines,
                 "stdout_lines": len(out),
@@ -207,7 +207,7 @@ def test_unknown_option_exits_2(capsys) -> None:
         ("[1, 2]", "is not a recorded run (it is not a JSON object)"),
         ('{"runs": {}}', "is not a recorded run (no 'lesson')"),
         (
-            '{"lesson": "01-opens", "runs": {"main": {"scenario": "main", "lines": [{"x": 1}]}}}',
+            '{"lesson": "01-opens", "runs": {"main": {"id": "main", "lines": [{"x": 1}]}}}',
             "unexpected keyword argument 'x'",
         ),
         (b"\xff\xfe\x00garbage", "is not a recorded run"),
@@ -377,7 +377,7 @@ def test_grade_explains_a_bcc_compile_failure(capsys, tmp_path, workspace) -> No
     crash = notes[-1]
     assert crash["title"] == "Your probe stopped with an exception" and crash["line"] == 4
     assert "Exception: Failed to compile BPF module <text>" in crash["cause"]
-    explained = notes[:-1]  # runner.explain's hints come first
+    explained = notes[:-1]  # runner.present.explain's hints come first
     assert explained and "undeclared_thing" in explained[0]["cause"]
     assert set(explained[0]) == {"title", "cause", "fix", "line"}
 
@@ -561,7 +561,7 @@ def test_unsupported_lesson_without_vm_says_use_vm(capsys, workspace, fake_host)
 def test_no_privileges_is_not_sent_to_the_vm(capsys, workspace, monkeypatch) -> None:
     reason = "loading BPF needs root: run `sudo -v` once, then try again"
     features = {name: {"ok": False, "reason": reason} for name in ("bpf", "tracepoints")}
-    monkeypatch.setattr("runner.host.detect", lambda **_: {"features": features})
+    monkeypatch.setattr("runner.live.host.detect", lambda **_: {"features": features})
     code, out, err = course(capsys, *base(workspace), "check", "01")
     assert code == 2 and out == ""
     one_sentence_error(err)
@@ -575,7 +575,7 @@ def test_run_refuses_an_unsupported_lesson_too(capsys, workspace, fake_host) -> 
 
 def test_vm_auto_when_no_vm_can_boot(capsys, workspace, fake_host, monkeypatch) -> None:
     monkeypatch.setattr(
-        "runner.vm.vm_available",
+        "runner.live.vm.vm_available",
         lambda: (False, "QEMU is missing: run `sudo apt-get install qemu-system-x86`."),
     )
     code, out, err = course(capsys, *base(workspace), "check", "02", "--vm", "auto")
@@ -585,7 +585,7 @@ def test_vm_auto_when_no_vm_can_boot(capsys, workspace, fake_host, monkeypatch) 
 
 
 class FakeVm:
-    """Stands in for runner.vm.run_in_vm: records the jobs and returns what a
+    """Stands in for runner.live.vm.run_in_vm: records the jobs and returns what a
     kprobe probe would print (the solution attaches, the starter does not)."""
 
     def __init__(self) -> None:
@@ -609,8 +609,8 @@ class FakeVm:
 @pytest.fixture
 def fake_vm(monkeypatch: pytest.MonkeyPatch) -> FakeVm:
     fake = FakeVm()
-    monkeypatch.setattr("runner.vm.vm_available", lambda: (True, "VM kernel 6.1.0-test."))
-    monkeypatch.setattr("runner.vm.run_in_vm", fake)
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda: (True, "VM kernel 6.1.0-test."))
+    monkeypatch.setattr("runner.live.vm.run_in_vm", fake)
     return fake
 
 
@@ -642,7 +642,7 @@ def test_validate_in_the_vm_uses_plain_job_keys(capsys, workspace, fake_host, fa
 
 def test_doctor_json_includes_tracefs_advice(capsys, workspace, fake_host, monkeypatch) -> None:
     advice = "tracefs is not mounted, so bcc cannot find tracepoints: run `sudo mount ...`"
-    monkeypatch.setattr("runner.host.ensure_tracefs", lambda: advice)
+    monkeypatch.setattr("runner.live.host.ensure_tracefs", lambda: advice)
     code, out, _ = course(capsys, *base(workspace), "doctor", "--json")
     assert code == 0
     facts = json.loads(out)

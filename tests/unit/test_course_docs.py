@@ -12,7 +12,7 @@ import pytest
 import checks
 from checks.context import Context
 from checks.docs import doc_output_blocks, fenced_blocks
-from runner.load import load_course
+from runner.course.load import load_course
 from runner.model import Recording
 
 REPO = Path(__file__).resolve().parents[2]

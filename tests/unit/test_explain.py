@@ -1,4 +1,4 @@
-"""runner.explain on recorded output.
+"""runner.present.explain on recorded output.
 
 tests/unit/data/explain/NAME.stderr is the real stderr of
 tests/live/broken_probes/NAME.py, recorded on the development kernel (6.18,
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.explain import RULES, Hint, explain, format_hints
+from runner.present.explain import RULES, Hint, explain, format_hints
 
 HERE = Path(__file__).parent
 RECORDED = sorted((HERE / "data" / "explain").glob("*.stderr"))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import checks
 from runner.grade import grade, overall_status
-from runner.model import CheckSpec, Lesson, Line, Recording, Run, ScenarioSpec, Verdict
+from runner.model import CheckSpec, Lesson, Line, Recording, Run, RunSpec, Verdict
 
 
 @checks.kind("test.grade.lines", {"properties": {"min": {"type": "integer"}}})
@@ -31,14 +31,14 @@ def lesson(*specs: CheckSpec) -> Lesson:
         starter=Path("probe.py"),
         solution=None,
         tests_dir=None,
-        scenarios=[ScenarioSpec(id="main", ready="^Attached", ready_timeout=5, timeout=9)],
+        runs=[RunSpec(id="main", ready="^Attached", ready_timeout=5, timeout=9)],
         checks=list(specs),
     )
 
 
 def recording(**run_fields) -> Recording:
     run_fields.setdefault("ready", run_fields.get("stop_reason") != "not-ready")
-    run = Run(scenario="main", **run_fields)
+    run = Run(id="main", **run_fields)
     return Recording(lesson="99-test", probe_path="p.py", probe_source="", runs={"main": run})
 
 

@@ -1,4 +1,4 @@
-"""Pure parts of runner.host: parsing and formatting, no kernel needed."""
+"""Pure parts of runner.live.host: parsing and formatting, no kernel needed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import host
+from runner.live import host
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_detect_without_attach_reads_nothing_privileged(tmp_path: Path) -> None:
 
 
 def test_parse_cpu_list_expands_ranges():
-    from runner.host import parse_cpu_list
+    from runner.live.host import parse_cpu_list
 
     assert parse_cpu_list("0-3,6\n") == [0, 1, 2, 3, 6]
     assert parse_cpu_list("0") == [0]

@@ -1,4 +1,4 @@
-"""runner.load: fixture courses in, Course out, or one file:line sentence per problem."""
+"""runner.course.load: fixture courses in, Course out, or one file:line sentence per problem."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.load import LoadError, load_course, load_lesson
+from runner.course.load import LoadError, load_course, load_lesson
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "courses"
 LESSON = "lessons/01-hello/lesson.yaml"
@@ -66,7 +66,7 @@ def test_good_course_loads_with_defaults(course: Path) -> None:
     assert hello.hints == ["Print one line per event.", "Use TRACEPOINT_PROBE."]
     assert hello.max_score == 3
 
-    main = hello.scenario("main")
+    main = hello.run_spec("main")
     assert main is not None
     assert main.args == ["-d", "0", "{workload.pid}"]  # numbers become argv strings
     assert (main.ready, main.ready_timeout, main.timeout, main.settle) == ("^Attached", 5, 10, 0.5)
@@ -74,7 +74,7 @@ def test_good_course_loads_with_defaults(course: Path) -> None:
     assert main.workload is not None and main.workload.kind == "open-marker"
     assert main.workload.params == {"count": 3}
     assert main.where is not None and main.where.line == line_of(course / LESSON, "- id: main")
-    tests = hello.scenario("tests")
+    tests = hello.run_spec("tests")
     assert tests is not None and tests.command == ["{python}", "-m", "pytest", "-q", "tests"]
 
     line, code = hello.checks
@@ -101,7 +101,7 @@ def test_second_lesson_defaults(course: Path) -> None:
     assert counting.text == course / "lessons/02-counting/counting.md"
     assert counting.solution is None and counting.tests_dir is None and counting.wrong == []
     assert counting.starter_may_pass is True
-    (run,) = counting.scenarios
+    (run,) = counting.runs
     assert (run.id, run.stop, run.workload, run.timeout) == ("main", "exit", None, 30.0)
     assert counting.checks[0].points == 1
 

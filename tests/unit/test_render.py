@@ -3,7 +3,7 @@
 from xml.etree import ElementTree as ET
 
 from runner.model import CheckResult, Report
-from runner.render import junit_xml, report_text
+from runner.present.render import junit_xml, report_text
 
 
 def test_text_report_states_status_in_words_with_expected_and_observed():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.textclean import decode_line, strip_controls
+from runner.live.textclean import decode_line, strip_controls
 
 
 @pytest.mark.parametrize(

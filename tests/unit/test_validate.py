@@ -67,7 +67,7 @@ def test_unsupported_is_never_passed():
 
 def test_steps_for_runs_everything_for_solution_and_starter_but_only_what_a_variant_needs():
     from runner.model import CheckSpec
-    from runner.validate import steps_for
+    from runner.validate import runs_for
 
     lesson = Lesson(
         id="99-t",
@@ -84,7 +84,7 @@ def test_steps_for_runs_everything_for_solution_and_starter_but_only_what_a_vari
             CheckSpec(id="loops", kind="static.nested_loop"),
         ],
     )
-    assert steps_for(lesson, Case("solution", Path("s.py"))) is None
-    assert steps_for(lesson, Case("starter", Path("p.py"))) is None
-    assert steps_for(lesson, Case("wrong/a.py", Path("a.py"), "banner")) == ["main"]
-    assert steps_for(lesson, Case("wrong/b.py", Path("b.py"), "loops")) == []
+    assert runs_for(lesson, Case("solution", Path("s.py"))) is None
+    assert runs_for(lesson, Case("starter", Path("p.py"))) is None
+    assert runs_for(lesson, Case("wrong/a.py", Path("a.py"), "banner")) == ["main"]
+    assert runs_for(lesson, Case("wrong/b.py", Path("b.py"), "loops")) == []

@@ -1,4 +1,4 @@
-"""runner.vm without booting anything: kernel discovery on a fake /boot, the
+"""runner.live.vm without booting anything: kernel discovery on a fake /boot, the
 vng command line, and run_in_vm against a stand-in `vng` script that plays
 the guest's part (results, silence, or a failed boot)."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import vm
+from runner.live import vm
 from runner.model import Recording, Run
 
 # ---------------------------------------------------------------- discovery
@@ -77,10 +77,10 @@ def test_software_emulation_is_chosen_from_the_facts_not_hard_coded(tmp_path):
 
 
 def test_guest_command_is_one_quoted_shell_string(tmp_path):
-    guest = ["/usr/bin/python3", "-m", "runner.vm", "guest", "/tmp/a b/jobs.json", "/tmp/a b"]
+    guest = ["/usr/bin/python3", "-m", "runner.live.vm", "guest", "/tmp/a b/jobs.json", "/tmp/a b"]
     argv = vm.vng_command("vng", Path("/boot/k"), tmp_path, guest, kvm=False, cwd=tmp_path)
     assert argv[argv.index("--exec") + 1] == (
-        "/usr/bin/python3 -m runner.vm guest '/tmp/a b/jobs.json' '/tmp/a b'"
+        "/usr/bin/python3 -m runner.live.vm guest '/tmp/a b/jobs.json' '/tmp/a b'"
     )
     assert argv[argv.index("--rwdir") + 1] == str(tmp_path)
 
@@ -109,7 +109,7 @@ for job in spec["jobs"]:
         continue
     rec = {"lesson": job["lesson_id"], "probe_path": job["probe"], "probe_source": "",
            "where": "vm:6.1.0-56-amd64",
-           "runs": {"main": {"scenario": "main", "exit_code": 0, "stop_reason": "exited"}}}
+           "runs": {"main": {"id": "main", "exit_code": 0, "stop_reason": "exited"}}}
     (outdir / (job["key"] + ".json")).write_text(json.dumps(rec))
     print("@@ebpfc-vm@@ job " + job["key"] + ": done", flush=True)
 (outdir / "done.json").write_text("{}")

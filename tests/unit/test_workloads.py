@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from runner.live.workload_process import params_error, start_workload
 from runner.model import WorkloadSpec
 from runner.workloads import (
     WORKDIR_ENV,
     WorkloadError,
     all_workloads,
-    params_error,
     set_comm,
-    start_workload,
 )
 
 PYTHON = sys.executable
@@ -237,7 +236,7 @@ def test_sweep_ends_a_grandchild_that_left_its_group_and_session(tmp_path):
     import sys
     import time
 
-    from runner.privilege import become_subreaper, start_ticks, sweep_adopted
+    from runner.live.privilege import become_subreaper, start_ticks, sweep_adopted
 
     if not become_subreaper():
         pytest.skip("this kernel refuses PR_SET_CHILD_SUBREAPER")
@@ -268,7 +267,7 @@ def test_code_for_nobody_is_a_world_readable_copy_that_imports_without_the_venv(
     import stat
     import subprocess
 
-    from runner.workloads._process import _code_for_nobody
+    from runner.live.workload_process import _code_for_nobody
 
     root = _code_for_nobody()
     for path in (root, *root.rglob("*")):

@@ -22,8 +22,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from runner import vm
-from runner.load import load_course
+from runner.course.load import load_course
+from runner.live import vm
 from runner.validate import cases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_the_whole_course_validates(validation: dict[str, Any]) -> None:
 def test_kprobe_lessons_ran_in_the_vm_when_this_kernel_has_no_kprobes(
     validation: dict[str, Any],
 ) -> None:
-    from runner.host import detect
+    from runner.live.host import detect
 
     if detect().get("features", {}).get("kprobes", {}).get("ok"):
         pytest.skip("this kernel has kprobes: --vm auto runs every lesson here")

@@ -1,4 +1,4 @@
-"""`d`: what this machine can do, as runner.host decided by trying."""
+"""`d`: what this machine can do, as runner.live.host decided by trying."""
 
 from __future__ import annotations
 

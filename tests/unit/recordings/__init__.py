@@ -15,7 +15,7 @@ from runner.model import (
     Line,
     Recording,
     Run,
-    ScenarioSpec,
+    RunSpec,
     Verdict,
     WorkloadTruth,
 )
@@ -42,7 +42,7 @@ def make_run(
     out: Sequence[str] = (),
     err: Sequence[str] = (),
     *,
-    scenario: str = "main",
+    run_id: str = "main",
     **fields: Any,
 ) -> Run:
     """A finished run with these stdout then stderr lines (exact counts set)."""
@@ -59,10 +59,10 @@ def make_run(
         "ended_ns": 7_000_000_000,
     }
     defaults.update(fields)
-    return Run(scenario=scenario, lines=lines, **defaults)
+    return Run(id=run_id, lines=lines, **defaults)
 
 
-def make_lesson(directory: Path, text: str = "", scenarios: Sequence[ScenarioSpec] = ()) -> Lesson:
+def make_lesson(directory: Path, text: str = "", run_specs: Sequence[RunSpec] = ()) -> Lesson:
     """A lesson whose text (README.md in `directory`) is `text`."""
     (directory / "README.md").write_text(text, encoding="utf-8")
     return Lesson(
@@ -75,12 +75,12 @@ def make_lesson(directory: Path, text: str = "", scenarios: Sequence[ScenarioSpe
         starter=directory / "probe.py",
         solution=None,
         tests_dir=None,
-        scenarios=list(scenarios),
+        runs=list(run_specs),
     )
 
 
 def make_ctx(run: Run | None = None, *, source: str = "", lesson: Lesson | None = None) -> Context:
-    runs = {run.scenario: run} if run else {}
+    runs = {run.id: run} if run else {}
     recording = Recording(
         lesson="99-test",
         probe_path="probe.py",

@@ -2,7 +2,7 @@
 
 The development kernel may lack kprobes; a distro kernel has them. The VM
 boots ONCE for a list of jobs: the guest sees the host's files read-only,
-runs `python -m runner.vm guest JOBS_FILE OUTDIR` (see `runner.vm_guest`),
+runs `python -m runner.live.vm guest JOBS_FILE OUTDIR` (see `runner.live.vm_guest`),
 and writes one Recording per job as JSON into OUTDIR, the only folder it
 may write. The host streams the guest's progress lines and reads the
 recordings back.
@@ -32,8 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.host import parse_kvm
+from runner.live.host import parse_kvm
 from runner.model import Recording
+from runner.paths import CODE_ROOT
 
 PROGRESS_PREFIX = "@@ebpfc-vm@@ "  # marks the guest's progress lines on the console
 JOBS_FILE = "jobs.json"
@@ -249,8 +250,8 @@ def run_in_vm(
                 }
             )
         )
-        guest = [python, "-m", "runner.vm", "guest", str(outdir / JOBS_FILE), str(outdir)]
-        argv = vng_command(vng, kernel, outdir, guest, kvm=kvm, cwd=_package_root())
+        guest = [python, "-m", "runner.live.vm", "guest", str(outdir / JOBS_FILE), str(outdir)]
+        argv = vng_command(vng, kernel, outdir, guest, kvm=kvm, cwd=CODE_ROOT)
         env = dict(os.environ)
         # vng runs its helpers (virtme-run) by name: they live beside it.
         env["PATH"] = f"{Path(vng).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -313,15 +314,10 @@ def _pump(proc: subprocess.Popen[str], notify: Progress, started: float, limit: 
     return tail
 
 
-def _package_root() -> Path:
-    """The folder holding the `runner` package, so `-m runner.vm` imports."""
-    return Path(__file__).resolve().parent.parent
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) == 3 and args[0] == "guest":
-        from runner.vm_guest import guest_main
+        from runner.live.vm_guest import guest_main
 
         return guest_main(Path(args[1]), Path(args[2]))
     ok, reason = vm_available()

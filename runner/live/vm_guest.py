@@ -1,7 +1,7 @@
-"""The guest half of `runner.vm`: runs inside the VM as root.
+"""The guest half of `runner.live.vm`: runs inside the VM as root.
 
 Reads the jobs file the host wrote, makes tracefs/debugfs available, detects
-this (guest) kernel's facts once, runs each job with `runner.execute`, and
+this (guest) kernel's facts once, runs each job with `runner.live.execute`, and
 writes each Recording as `<key>.json` (or a one-sentence `<key>.error`) into
 the shared read-write folder. Progress goes to stdout with a prefix the host
 recognises; `done.json` last says the guest got through its list.
@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from runner.vm import DONE_FILE, PROGRESS_PREFIX
+from runner.live.vm import DONE_FILE, PROGRESS_PREFIX
 
 
 def say(message: str) -> None:
@@ -41,7 +41,9 @@ def _one_sentence(error: BaseException) -> str:
 # What a probe and a workload import first. The guest reads the host's files
 # over 9p, and a cold first import under emulation can take longer than the
 # runner waits for a workload to report (30 s): read them all once, up front.
-WARM_UP = "import bcc, jsonschema, pytest, runner.execute, runner.workloads as w; w.all_workloads()"
+WARM_UP = (
+    "import bcc, jsonschema, pytest, runner.live.execute, runner.workloads as w; w.all_workloads()"
+)
 
 
 def warm_up(python: str) -> None:
@@ -62,9 +64,9 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     # Everything is many times slower under emulation: give workloads longer
     # to start (read when runner.workloads is first imported, just below).
     os.environ.setdefault("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "120")
-    from runner import host
-    from runner.execute import run_lesson
-    from runner.load import load_lesson
+    from runner.course.load import load_lesson
+    from runner.live import host
+    from runner.live.execute import run_lesson
 
     problem = host.ensure_tracefs()
     if problem:

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-GUARD = str(Path(__file__).resolve())
+GUARD = str(Path(__file__).resolve())  # this file, run by sudo as the root guard
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 

@@ -20,20 +20,38 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import runner.workloads as workloads_package
+from runner.live.privilege import kill_group
 from runner.model import WorkloadSpec, WorkloadTruth
-from runner.privilege import kill_group
-from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, params_error
+from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, all_workloads, get
 
 NOBODY = 65534
 # How long a workload may take to start and report who it is. An emulated VM
 # guest (no KVM) is many times slower, so it may raise this through the env.
 IDENTITY_TIMEOUT = float(os.environ.get("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "30"))
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+_WORKLOADS_DIR = Path(workloads_package.__file__).resolve().parent
+_CODE_ROOT = _WORKLOADS_DIR.parent.parent  # the folder holding the runner package
 
 
 def monotonic_ns() -> int:
     """CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() reads."""
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def params_error(name: str, params: dict[str, Any]) -> str | None:
+    """One sentence saying why `params` do not fit workload `name`, or None."""
+    import jsonschema  # imported lazily: the workload child should start fast
+
+    found = get(name)
+    if found is None:
+        known = ", ".join(all_workloads())
+        return f"unknown workload kind {name!r}; known kinds are: {known}."
+    try:
+        jsonschema.validate(params, found.params)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "params"
+        return f"workload {name!r} has bad params at {where}: {exc.message}."
+    return None
 
 
 class WorkloadProcess:
@@ -196,12 +214,12 @@ def _code_for_nobody() -> Path:
         return _staged
     root = Path(tempfile.mkdtemp(prefix="ebpfc-code-"))
     package = root / "runner"
-    (package / "workloads").mkdir(parents=True)
-    source = _REPO_ROOT / "runner"
-    for name in ("__init__.py", "model.py", "privilege.py"):
-        shutil.copyfile(source / name, package / name)
-    for module in (source / "workloads").glob("*.py"):
-        shutil.copyfile(module, package / "workloads" / module.name)
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    # the workloads package is stdlib-only and self-contained: copy it whole
+    shutil.copytree(
+        _WORKLOADS_DIR, package / "workloads", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for path in (root, *root.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     atexit.register(shutil.rmtree, root, True)
@@ -223,7 +241,7 @@ def start_workload(
     env = dict(os.environ)
     env[WORKDIR_ENV] = str(folder)
     env["HOME"] = str(folder)
-    code = _REPO_ROOT
+    code = _CODE_ROOT
     if drop:
         # nobody may not reach the course or its virtualenv: run the staged copy
         # with the real interpreter behind the venv (workloads need only stdlib)

@@ -2,7 +2,7 @@
 tracefs, BTF, lockdown, KVM, and which BPF features really load and attach.
 
 Features are decided by TRYING: a privileged subprocess
-(`python -m runner.host --probe-json`, as root or through `sudo -n`) loads and
+(`python -m runner.live.host --probe-json`, as root or through `sudo -n`) loads and
 attaches one tiny program per feature and reports JSON. Version numbers lie
 (distro backports, cloud kernels built without kprobes); an attach does not.
 The results are cached per boot, because they only change with the kernel or
@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runner.privilege import GUARD, privileged_argv
+from runner.live.privilege import GUARD, privileged_argv
+from runner.paths import CODE_ROOT
 
 FEATURES: tuple[str, ...] = (
     "kprobes",
@@ -43,7 +44,6 @@ LOCKDOWN_FILE = Path("/sys/kernel/security/lockdown")
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 TRACEFS_DIR = Path("/sys/kernel/tracing")
 DEBUGFS_DIR = Path("/sys/kernel/debug")
-REPO_DIR = Path(__file__).resolve().parent.parent
 PROBE_TIMEOUT = 90.0  # seconds; compiling eight tiny programs takes ~3 s here
 
 VM_WAY_OUT = "run the lesson in a VM with --vm"
@@ -395,7 +395,7 @@ def probe_features() -> dict[str, dict[str, Any]]:
 
 
 def _privileged_argv(facts: dict[str, Any]) -> list[str] | None:
-    me = [sys.executable, "-m", "runner.host", "--probe-json"]
+    me = [sys.executable, "-m", "runner.live.host", "--probe-json"]
     if facts["root"]:
         return me
     if facts["sudo"] == "nopasswd":
@@ -410,7 +410,7 @@ def _run_probe(argv: list[str]) -> dict[str, dict[str, Any]]:
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
-            cwd=REPO_DIR,
+            cwd=CODE_ROOT,
             timeout=PROBE_TIMEOUT,
         )
         data = json.loads(done.stdout)
@@ -578,7 +578,8 @@ def format_doctor(facts: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m runner.host", description="Show what this machine can do for the course."
+        prog="python -m runner.live.host",
+        description="Show what this machine can do for the course.",
     )
     parser.add_argument(
         "--probe-json",

@@ -1,7 +1,7 @@
 """Why a probe process failed, in plain words, for `course check`.
 
 Two sources: the last line of a Python traceback on the probe's stderr (a
-crash, or a file that is not valid Python), and `runner.explain` for bcc /
+crash, or a file that is not valid Python), and `runner.present.explain` for bcc /
 clang / verifier errors. Each note is a dict with `title`, `cause`, `fix`
 and `line` (the probe's line number, or None), the shape of an explainer
 hint, so text and JSON output treat them alike. Pure: reads a Recording.
@@ -74,9 +74,9 @@ def _probe_line(lines: list[str], probe_path: str) -> int | None:
 def explainer_notes(
     stderr: str, source: str | None, host: dict[str, Any] | None = None
 ) -> list[Note]:
-    """runner.explain's hints as notes; none when it is absent or fails."""
+    """runner.present.explain's hints as notes; none when it is absent or fails."""
     try:
-        from runner.explain import explain
+        from runner.present.explain import explain
     except ImportError:  # the explainer is optional: the report stands alone
         return []
     try:

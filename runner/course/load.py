@@ -21,9 +21,9 @@ import jsonschema
 import yaml
 
 import checks
-from runner.model import CheckSpec, Course, Lesson, ScenarioSpec, Where, WorkloadSpec, WrongVariant
+from runner.model import CheckSpec, Course, Lesson, RunSpec, Where, WorkloadSpec, WrongVariant
+from runner.paths import SCHEMA_DIR
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 LESSON_ID = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # Check params (and run fields) that are regular expressions.
 REGEX_PARAMS = ("pattern", "total", "count", "sum", "plus", "ready")
@@ -379,13 +379,13 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
         # The shape is wrong; deeper checks would only repeat the same problems.
         raise LoadError.of(problems)
 
-    scenarios = [_scenario(doc, i, raw) for i, raw in enumerate(data.get("runs", []))]
+    run_specs = [_run_spec(doc, i, raw) for i, raw in enumerate(data.get("runs", []))]
     specs = [_check(doc, i, raw) for i, raw in enumerate(data["checks"])]
-    problems += _duplicates(doc, "runs", "run", [s.id for s in scenarios])
+    problems += _duplicates(doc, "runs", "run", [s.id for s in run_specs])
     problems += _duplicates(doc, "checks", "check", [c.id for c in specs])
-    for i, scenario in enumerate(scenarios):
-        problems += _scenario_problems(doc, i, scenario)
-    run_ids = [s.id for s in scenarios]
+    for i, spec in enumerate(run_specs):
+        problems += _run_spec_problems(doc, i, spec)
+    run_ids = [s.id for s in run_specs]
     for i, spec in enumerate(specs):
         problems += _check_problems(doc, i, spec, data["checks"][i], run_ids)
 
@@ -411,7 +411,7 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
         solution=solution if solution.is_file() else None,
         tests_dir=tests_dir if tests_dir.is_dir() else None,
         requires=list(data.get("requires", [])),
-        scenarios=scenarios,
+        runs=run_specs,
         checks=specs,
         hints=list(data.get("hints", [])),
         wrong=wrong,
@@ -420,9 +420,9 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
     )
 
 
-def _scenario(doc: _Doc, i: int, raw: dict[str, Any]) -> ScenarioSpec:
+def _run_spec(doc: _Doc, i: int, raw: dict[str, Any]) -> RunSpec:
     workload = raw.get("workload")
-    spec = ScenarioSpec(
+    spec = RunSpec(
         id=raw.get("id", "main"),
         args=[str(a) for a in raw.get("args", [])],
         workload=WorkloadSpec(workload["kind"], dict(workload.get("params", {})))
@@ -465,7 +465,7 @@ def _duplicates(doc: _Doc, section: str, noun: str, ids: list[str]) -> list[Load
     return problems
 
 
-def _scenario_problems(doc: _Doc, i: int, spec: ScenarioSpec) -> list[LoadError]:
+def _run_spec_problems(doc: _Doc, i: int, spec: RunSpec) -> list[LoadError]:
     raw = doc.data["runs"][i]
     path: Path_ = ("runs", i)
     name = _item_name(doc.data, "runs", i)

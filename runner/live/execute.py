@@ -20,8 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from runner.model import Lesson, Line, Recording, Run, ScenarioSpec, WorkloadTruth
-from runner.privilege import (
+from runner.live.privilege import (
     become_subreaper,
     is_root,
     privileged_argv,
@@ -32,9 +31,10 @@ from runner.privilege import (
     sweep_adopted,
     wait_group_gone,
 )
-from runner.textclean import decode_line
-from runner.workloads import WorkloadError, WorkloadProcess, start_workload
-from runner.workloads._process import monotonic_ns
+from runner.live.textclean import decode_line
+from runner.live.workload_process import WorkloadProcess, monotonic_ns, start_workload
+from runner.model import Lesson, Line, Recording, Run, RunSpec, WorkloadTruth
+from runner.workloads import WorkloadError
 
 DEFAULT_LINE_CAP = 20_000
 MAX_LINE_BYTES = 64 * 1024  # longer lines are cut (and still count as one line)
@@ -195,7 +195,7 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
 def _snapshot(run: Run, capture: _Capture, t0: float) -> Run:
     """The run as it stands, for a caller's should_stop."""
     return Run(
-        scenario=run.scenario,
+        id=run.id,
         argv=run.argv,
         lines=capture.lines(),
         stdout_lines=capture.counts["out"],
@@ -210,7 +210,7 @@ def _snapshot(run: Run, capture: _Capture, t0: float) -> Run:
 
 def _supervise(
     run: Run,
-    step: ScenarioSpec,
+    step: RunSpec,
     argv: list[str],
     cwd: Path,
     workload: WorkloadProcess | None,
@@ -316,9 +316,9 @@ def _supervise(
     event("done")
 
 
-def run_step(
+def run_one(
     lesson: Lesson,
-    step: ScenarioSpec,
+    step: RunSpec,
     probe: Path,
     *,
     python: str,
@@ -332,7 +332,7 @@ def run_step(
 ) -> Run:
     """Run one live step of `lesson` with the learner's `probe`; never raises
     for the probe's or the environment's faults (they go into the Run)."""
-    run = Run(scenario=step.id)
+    run = Run(id=step.id)
     run.unsupported = _unsupported(lesson, host)
     if run.unsupported:
         return run
@@ -434,12 +434,12 @@ def run_lesson(
     recording = Recording(
         lesson=lesson.id, probe_path=str(probe), probe_source=source, host=dict(host)
     )
-    for step in lesson.scenarios:
+    for step in lesson.runs:
         if only is not None and step.id not in only:
             continue
         if cancel is not None and cancel.is_set():
             break
-        recording.runs[step.id] = run_step(
+        recording.runs[step.id] = run_one(
             lesson,
             step,
             probe,

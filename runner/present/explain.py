@@ -585,7 +585,7 @@ def explain(
     """Hints for a probe's error output, most specific first.
 
     `source` is the probe file's text (Python with the C inside, or C
-    alone); with it, hints point at lines of that file. `host` (runner.host
+    alone); with it, hints point at lines of that file. `host` (runner.live.host
     facts) settles questions the text alone cannot, e.g. whether "not
     permitted" came from a non-root run.
     """

@@ -1,0 +1,1 @@
+"""Reading a course from disk: YAML, schema, lesson semantics, paths."""

@@ -1,0 +1,1 @@
+"""Running things for real: the probe, its privileges, the host, the VM."""

@@ -1,0 +1,1 @@
+"""Turning results into words: text, JSON, JUnit, notes, error explanations."""
