@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner.live import host
+from runner.paths import CODE_ROOT
 
 pytestmark = [
     pytest.mark.live,
@@ -74,7 +75,7 @@ def test_probe_json_entry_point() -> None:
         [sys.executable, "-m", "runner.live.host", "--probe-json"],
         capture_output=True,
         text=True,
-        cwd=host.REPO_DIR,
+        cwd=CODE_ROOT,
         check=True,
         timeout=120,
     )
@@ -102,7 +103,7 @@ def test_unprivileged_user_gets_a_reason_not_a_traceback(tmp_path: Path) -> None
          sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        cwd=host.REPO_DIR,
+        cwd=CODE_ROOT,
         env={**os.environ, "HOME": str(tmp_path)},
         timeout=60,
     )  # fmt: skip
