@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO))
 
 from runner.course.load import load_course  # noqa: E402
 from runner.model import Course, Lesson, Line, Recording, Report, Run  # noqa: E402
+from runner.session import Session  # noqa: E402
 from runner.tui.app import OUTPUT_MAX_LINES, CourseApp, build_app  # noqa: E402
-from runner.tui.core import Core, Outcome  # noqa: E402
 from runner.workspace import Workspace  # noqa: E402
 
 SIZE = (80, 24)
@@ -69,25 +69,33 @@ class BareLogApp(App[None]):
         yield Log(max_lines=OUTPUT_MAX_LINES)
 
 
-def quiet_core(run: Callable[..., Outcome] | None = None) -> Core:
-    def no_run(lesson: Lesson, probe: Path, on_line: Any, on_event: Any) -> Outcome:
+RunLesson = Callable[..., Recording]  # runner.live.execute.run_lesson's shape
+
+
+def quiet_session(course: Course, workspace: Workspace, run: RunLesson | None = None) -> Session:
+    """The real session with a scripted runner: no BPF, no host probe."""
+
+    def no_run(lesson: Lesson, probe: Path, **_: Any) -> Recording:
         raise RuntimeError("not used")
 
-    return Core(
-        run=run or no_run,
-        detect_host=lambda: {},
-        doctor_text=lambda facts: "",
-        explain=lambda stderr, source: [],
+    return Session(
+        course,
+        workspace,
+        run_lesson=run or no_run,
+        grade=lambda lesson, recording: Report(lesson.id, "pass", 0, 0, []),
+        detect=lambda **_: {},
+        needs_password=lambda: False,
+        ensure_tracefs=lambda: None,
     )
 
 
-def our_app(course: Course, core: Core | None = None, start: str | None = None) -> CourseApp:
+def our_app(course: Course, run: RunLesson | None = None, start: str | None = None) -> CourseApp:
     workspace = Workspace(Path(tempfile.mkdtemp(prefix="ebpfc-bench-")))
     return build_app(
         course,
         workspace,
         watch=False,
-        core=core or quiet_core(),
+        session=quiet_session(course, workspace, run),
         start_lesson=start,
         needs_password=lambda: False,
     )
@@ -227,12 +235,11 @@ async def bench_flood(course: Course, rate: int, seconds: float) -> dict[str, An
 
     produced: dict[str, float] = {}
 
-    def run(lesson: Lesson, probe: Path, on_line: Any, on_event: Any) -> Outcome:
+    def run(lesson: Lesson, probe: Path, *, on_line: Any, **_: Any) -> Recording:
         produced["seconds"] = produce(lambda i: on_line("main", Line(0.0, "out", f"line {i}")))
-        recording = Recording(lesson.id, str(probe), "", runs={"main": Run("main")})
-        return Outcome(recording, Report(lesson.id, "pass", 0, 0, []))
+        return Recording(lesson.id, str(probe), "", runs={"main": Run("main")})
 
-    app = our_app(course, quiet_core(run))
+    app = our_app(course, run)
     latencies: list[float] = []
     rss_before = rss_after = 0
     async with app.run_test(size=SIZE) as pilot:

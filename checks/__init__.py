@@ -1,8 +1,9 @@
 """Check kinds: pure functions of a recording.
 
 A kind is a function `(params, ctx) -> Verdict` registered by name with the
-JSON Schema of its params. One module per family; every module in this
-package is imported on first use, so adding a kind is adding a module.
+JSON Schema of its params. Kind `X.y` lives in checks/X.py; every module in
+this package (except the ones in `_NOT_KINDS`) is imported on first use, so
+adding a family is adding a module. Kinds are written with `checks.api`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Kind:
 
 
 _KINDS: dict[str, Kind] = {}
+# Modules of the package that hold no kinds: the authoring API, the context, the docs generator.
+_NOT_KINDS = ("api", "context", "docgen")
 _loaded = False
 
 
@@ -47,8 +50,9 @@ def kind(
     def register(func: CheckFunc) -> CheckFunc:
         if name in _KINDS:
             raise RuntimeError(f"check kind {name!r} registered twice")
-        doc = (func.__doc__ or "").strip().splitlines()
-        _KINDS[name] = Kind(name, func, schema, needs_run, doc[0] if doc else "")
+        # The summary is the docstring's first paragraph (a sentence wrapped over lines).
+        summary = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
+        _KINDS[name] = Kind(name, func, schema, needs_run, summary)
         return func
 
     return register
@@ -60,7 +64,7 @@ def _load_all() -> None:
         return
     _loaded = True
     for info in pkgutil.iter_modules(__path__):
-        if info.name not in ("context",) and not info.name.startswith("_"):
+        if info.name not in _NOT_KINDS and not info.name.startswith("_"):
             importlib.import_module(f"{__name__}.{info.name}")
 
 

@@ -1,4 +1,4 @@
-"""Counts, sums and sorted tables: the numbers a probe prints about what it
+"""Counts and sums: the numbers a probe prints about what it
 saw must agree with the lines it printed and with the ground truth."""
 
 from __future__ import annotations
@@ -7,23 +7,21 @@ import operator
 import re
 from typing import Any
 
-from checks._util import (
-    COUNT,
+from checks.api import (
     NUMBER_OR_TEMPLATE,
     REGEX,
     SAME,
     STREAM,
     WHERE,
     CheckError,
-    Number,
     WhereFilter,
     cite,
     compile_regex,
     dropped_of,
     generic_kind,
+    group_number,
     lines_of,
     other_values,
-    parse_number,
     plural,
     require_number,
     shorten,
@@ -33,16 +31,6 @@ from runner.model import Verdict
 
 _OPS = {"eq": operator.eq, "ge": operator.ge, "le": operator.le}
 _RELATION = {"eq": "equal to", "ge": "at least", "le": "at most"}
-
-
-def _number(m: re.Match, group: str = "n") -> Number:
-    value = parse_number(m.group(group))
-    if value is None:
-        raise CheckError(
-            f"The group (?P<{group}>...) captured {m.group(group)!r}, which is not a number; "
-            f"make it match digits only."
-        )
-    return value
 
 
 def _last(rx: re.Pattern, lines: list[str]) -> re.Match | None:
@@ -120,12 +108,12 @@ def counts_total(params: dict[str, Any], ctx: Context) -> Verdict:
             {"total": total_rx.pattern},
             {"total": None, "lines": len(lines)},
         )
-    total = _number(summary)
+    total = group_number(summary)
     left, left_desc = total, f"the summary's {total}"
     plus = 0
     if plus_rx is not None:
         plus_match = _last(plus_rx, lines)
-        plus = _number(plus_match) if plus_match else 0
+        plus = group_number(plus_match) if plus_match else 0
         left, left_desc = total + plus, f"the summary's {total} plus {plus} ({total + plus})"
 
     body = [ln for ln in lines if not total_rx.search(ln) and not (plus_rx and plus_rx.search(ln))]
@@ -141,7 +129,7 @@ def counts_total(params: dict[str, Any], ctx: Context) -> Verdict:
                 f"The runner's output cap dropped {plural(dropped_of(ctx.run, stream), 'line')}, "
                 f"so the numbers to sum are incomplete; print fewer lines and run again."
             )
-        parts = [_number(m) for m in (sum_rx.search(ln) for ln in body) if m]
+        parts = [group_number(m) for m in (sum_rx.search(ln) for ln in body) if m]
         right = sum(parts)
         right_desc = f"the sum {right} of {plural(len(parts), 'line')} matching {sum_rx.pattern!r}"
     else:
@@ -184,7 +172,7 @@ def counts_total(params: dict[str, Any], ctx: Context) -> Verdict:
     },
 )
 def counts_value(params: dict[str, Any], ctx: Context) -> Verdict:
-    """The number (?P<n>) on the last line matching `pattern` (and `where`)
+    """The number `(?P<n>)` on the last line matching `pattern` (and `where`)
     compares to `value` by `op`: eq (default), ge, le, or within `pct` percent."""
     rx = compile_regex(params["pattern"], "pattern", ["n"])
     flt = WhereFilter(rx, params.get("where", {}), params.get("same"))
@@ -216,7 +204,7 @@ def counts_value(params: dict[str, Any], ctx: Context) -> Verdict:
         return Verdict(
             "fail", f"Expected {subject}{flt.same_note()}, saw none ({why}).", expected, None
         )
-    n = _number(found)
+    n = group_number(found)
     if op == "within":
         ok = abs(n - value) <= abs(value) * pct / 100
         target = f"within {pct}% of {value}"
@@ -237,55 +225,3 @@ def counts_value(params: dict[str, Any], ctx: Context) -> Verdict:
         expected,
         observed,
     )
-
-
-@generic_kind(
-    "order.sorted",
-    {
-        "required": ["pattern"],
-        "properties": {
-            "pattern": REGEX,
-            "stream": STREAM,
-            "order": {"enum": ["desc", "asc"], "default": "desc"},
-            "max_rows": {"type": "integer", "minimum": 1},
-            "min": COUNT,
-        },
-    },
-)
-def order_sorted(params: dict[str, Any], ctx: Context) -> Verdict:
-    """Rows matching `pattern` are sorted by their (?P<n>) number (`order`
-    desc by default), there are at most `max_rows` and at least `min` (default 1)."""
-    rx = compile_regex(params["pattern"], "pattern", ["n"])
-    lines = lines_of(ctx.run, params.get("stream", "out"))
-    order, most, least = params.get("order", "desc"), params.get("max_rows"), params.get("min", 1)
-    rows = [m for m in (rx.search(ln) for ln in lines) if m]
-    values = [_number(m) for m in rows]
-    expected = {"order": order, "max_rows": most, "min": least}
-    observed = {"rows": len(rows), "values": values[:50]}
-    if len(rows) < least:
-        return Verdict(
-            "fail",
-            f"Expected at least {plural(least, 'row')} matching {rx.pattern!r}, saw {len(rows)} "
-            f"(the probe printed {cite(lines)}).",
-            expected,
-            observed,
-        )
-    if most is not None and len(rows) > most:
-        return Verdict(
-            "fail",
-            f"Expected at most {plural(most, 'row')}, saw {len(rows)}: keep only the top {most}.",
-            expected,
-            observed,
-        )
-    wrong = operator.lt if order == "desc" else operator.gt
-    for i in range(1, len(values)):
-        if wrong(values[i - 1], values[i]):
-            first = "largest" if order == "desc" else "smallest"
-            return Verdict(
-                "fail",
-                f"Expected rows sorted {first} first, but row {i + 1} ({values[i]}) comes after "
-                f"row {i} ({values[i - 1]}): {cite([rows[i - 1].string, rows[i].string])}.",
-                expected,
-                observed,
-            )
-    return Verdict("pass", f"{plural(len(rows), 'row')} sorted {order}.", expected, observed)

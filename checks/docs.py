@@ -7,64 +7,23 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checks._util import CheckError, cite, generic_kind, lines_of, shorten
+from checks.api import CheckError, cite, generic_kind, lines_of, shorten
 from checks.context import Context
-from checks.pytest_flow import course_command, is_python, normalise_argv
+from checks.pytest import course_command, is_python, normalise_argv, typed_command
 from checks.static import import_findings, nested_loop_findings
+from runner.course.markdown import Fence, fenced_blocks
 from runner.model import Verdict
 
-# Fences may be indented (inside list items); their content is dedented by
-# the fence's own indent, as CommonMark does.
-_OPEN = re.compile(r"^( *)(`{3,}|~{3,})\s*([^`]*?)\s*$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _SHELL_INFOS = {"bash", "sh", "console", "shell", "shell-session", "zsh"}
 
-Block = tuple[str, int, list[str]]  # (info word, line of first content line, lines)
 
-
-def fenced_blocks(markdown: str, section: str | None = None) -> list[Block]:
-    """Every fenced code block: its info word, the 1-based line number of its
-    first content line and its lines. With `section`, only blocks under the
-    heading with that text (case-insensitive) or its subheadings."""
-    blocks: list[Block] = []
-    headings: list[tuple[int, str]] = []  # the open heading path: (level, text)
-    fence: tuple[str, str, int, list[str]] | None = None  # (marker, info, start, lines)
-    indent = 0
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        if fence:
-            marker, info, start, body = fence
-            close = re.match(r"^ *(`{3,}|~{3,})\s*$", line)
-            if close and close.group(1)[0] == marker[0] and len(close.group(1)) >= len(marker):
-                if section is None or any(t.lower() == section.lower() for _, t in headings):
-                    blocks.append((info, start, body))
-                fence = None
-            else:
-                stripped = len(line) - len(line.lstrip(" "))
-                body.append(line[min(indent, stripped) :])
-            continue
-        opening = _OPEN.match(line)
-        if opening:
-            indent = len(opening.group(1))
-            words = opening.group(3).split()
-            fence = (opening.group(2), words[0].lower() if words else "", number + 1, [])
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            level = len(heading.group(1))
-            headings = [h for h in headings if h[0] < level] + [(level, heading.group(2))]
-    if fence and (section is None or any(t.lower() == section.lower() for _, t in headings)):
-        blocks.append((fence[1], fence[2], fence[3]))  # unclosed: runs to the end
-    return blocks
-
-
-def doc_output_blocks(markdown: str, section: str | None = None) -> list[tuple[int, list[str]]]:
-    """The ```output blocks: (line number of the first line, its lines)."""
-    return [
-        (start, body) for info, start, body in fenced_blocks(markdown, section) if info == "output"
-    ]
+def doc_output_blocks(markdown: str, section: str | None = None) -> list[Fence]:
+    """The ```output blocks, optionally only under heading `section`."""
+    return [block for block in fenced_blocks(markdown, section) if block.lang == "output"]
 
 
 # A documented output line becomes a shape: <placeholder> and ... match
@@ -96,6 +55,21 @@ def output_shape(line: str) -> re.Pattern:
     return re.compile("".join(parts))
 
 
+def shape_text(line: str) -> str:
+    """A documented line as the learner should read it: numbers become
+    <number>, hex <hex>, placeholders and ... stay, blanks become one space."""
+    parts: list[str] = []
+    pos = 0
+    text = line.strip()
+    for m in _SHAPE_TOKEN.finditer(text):
+        parts.append(text[pos : m.start()])
+        group = m.lastgroup or "any"
+        parts.append({"hex": "<hex>", "num": "<number>", "space": " "}.get(group, m.group(0)))
+        pos = m.end()
+    parts.append(text[pos:])
+    return shorten("".join(parts), 100)
+
+
 def _closest(doc_line: str, out: list[str]) -> str | None:
     """The printed line most like the documented one, to show what differs."""
     candidates = list(dict.fromkeys(out))[:5000]  # distinct lines; bounded work on a flood
@@ -123,7 +97,7 @@ def _lesson_text(ctx: Context) -> tuple[str, str]:
     "docs.expected_output", {"properties": {"section": {"type": "string", "minLength": 1}}}
 )
 def docs_expected_output(params: dict[str, Any], ctx: Context) -> Verdict:
-    """Every line of each ```output block in the lesson text (optionally only
+    """Every line of each `output` fenced block in the lesson text (optionally only
     under heading `section`) has the shape of some stdout line of the run:
     `<...>` and `...` match anything, numbers any number, hex any hex; a line
     that is just `...` is skipped."""
@@ -141,8 +115,9 @@ def docs_expected_output(params: dict[str, Any], ctx: Context) -> Verdict:
         )
     out = [line.strip() for line in lines_of(ctx.run, "out")]
     checked = 0
-    for start, body in blocks:
-        for offset, doc_line in enumerate(body):
+    for block in blocks:
+        start = block.line
+        for offset, doc_line in enumerate(block.lines):
             if not doc_line.strip() or doc_line.strip() in ("...", "…"):
                 continue
             checked += 1
@@ -150,15 +125,17 @@ def docs_expected_output(params: dict[str, Any], ctx: Context) -> Verdict:
             if not any(shape.fullmatch(line) for line in out):
                 closest = _closest(doc_line.strip(), out)
                 printed = (
-                    f"the closest line it printed is {shorten(closest)!r}"
+                    f"the closest line it printed is {shorten(closest, 100)!r}"
                     if closest
                     else f"it printed {cite(out)}"
+                    if out
+                    else "it printed nothing on stdout"
                 )
                 return Verdict(
                     "fail",
-                    f"{name} line {start + offset} shows {shorten(doc_line.strip())!r}, but no "
-                    f"line the probe printed has that shape ({printed}); make the documented "
-                    f"output match what the probe prints, writing <name> for values that vary.",
+                    f"Your probe printed no line shaped like {shape_text(doc_line)!r} (the "
+                    f"expected output, {name} line {start + offset}); {printed}. Print that "
+                    f"shape: <number> is any number, other <...> any text.",
                     {"line": start + offset, "doc": doc_line.strip(), "shape": shape.pattern},
                     {"stdout_lines": len(out), "closest": closest, "examples": out[:3]},
                 )
@@ -170,7 +147,7 @@ def docs_expected_output(params: dict[str, Any], ctx: Context) -> Verdict:
     )
 
 
-def _shell_commands(lines: list[str], console: bool) -> list[tuple[int, list[str]]]:
+def _shell_commands(lines: Sequence[str], console: bool) -> list[tuple[int, list[str]]]:
     """(offset, argv) of each simple command in a shell block: continuation
     lines joined, prompts and comments dropped, `a && b; c | d` split."""
     commands: list[tuple[int, list[str]]] = []
@@ -205,45 +182,99 @@ def _shell_commands(lines: list[str], console: bool) -> list[tuple[int, list[str
     return commands
 
 
-def runs_pytest(argv: list[str]) -> bool:
+def _without_env(argv: list[str]) -> list[str]:
     while argv and re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0]):
         argv = argv[1:]  # VAR=value prefixes
+    return argv
+
+
+def course_test(argv: list[str]) -> tuple[str, list[str]] | None:
+    """(lesson key, pytest args) of `course test NN [ARGS]` or `./course test NN`
+    (global --course/--workspace options allowed), else None."""
+    argv = _without_env(argv)
+    if not argv or Path(argv[0]).name != "course":
+        return None
+    rest = argv[1:]
+    while len(rest) >= 2 and rest[0] in ("--course", "--workspace"):
+        rest = rest[2:]
+    if len(rest) < 2 or rest[0] != "test":
+        return None
+    return rest[1], rest[2:]
+
+
+def runs_pytest(argv: list[str]) -> bool:
+    argv = _without_env(argv)
     if not argv:
         return False
+    if course_test(argv) is not None:
+        return True
     if Path(argv[0]).name in ("pytest", "py.test"):
         return True
     return is_python(argv[0]) and argv[1:3] == ["-m", "pytest"]
 
 
+def _names_lesson(key: str, lesson: Any) -> bool:
+    return key in (lesson.id, lesson.slug) or (key.isdigit() and int(key) == lesson.number)
+
+
 @generic_kind("docs.pytest_command", {"properties": {}})
 def docs_pytest_command(params: dict[str, Any], ctx: Context) -> Verdict:
-    """Every command in a ```bash/sh/console block of the lesson text that runs
-    pytest is exactly the run's command (`{python}` written as python or
-    python3), and the lesson documents at least one."""
+    """Every command in a `bash`, `sh` or `console` fenced block of the lesson text that runs
+    the learner tests (`./course test NN [ARGS]`, or pytest itself) runs exactly the run's
+    command, with a bare `python` only where `./course test` cannot say it; the lesson
+    documents at least one."""
     markdown, name = _lesson_text(ctx)
     want = course_command(ctx)
-    shown = shlex.join(want)
+    typed = typed_command(want, ctx)
+    shown = typed or shlex.join(want)
     found: list[tuple[int, list[str]]] = []
-    for info, start, body in fenced_blocks(markdown):
-        if info in _SHELL_INFOS:
-            commands = _shell_commands(body, console=info in ("console", "shell-session"))
-            found += [(start + off, argv) for off, argv in commands if runs_pytest(argv)]
-    expected = {"command": want}
+    for block in fenced_blocks(markdown):
+        if block.lang in _SHELL_INFOS:
+            console = block.lang in ("console", "shell-session")
+            commands = _shell_commands(block.lines, console=console)
+            found += [(block.line + off, argv) for off, argv in commands if runs_pytest(argv)]
+    expected = {"command": want, "documented_as": shown}
     observed = [{"line": n, "command": argv} for n, argv in found]
     if not found:
         return Verdict(
             "fail",
-            f"{name} documents no pytest command in a ```bash block; add the command the course "
-            f"runs: `{shown}`.",
+            f"{name} documents no command that runs the learner tests in a ```bash block; add "
+            f"`{shown}`.",
             expected,
             observed,
         )
     for number, argv in found:
-        if normalise_argv(argv) != want:
+        via_course = course_test(argv)
+        if via_course is not None:
+            key, extra = via_course
+            if ctx.lesson is not None and not _names_lesson(key, ctx.lesson):
+                return Verdict(
+                    "fail",
+                    f"{name} line {number} runs `{shlex.join(argv)}`, the tests of another "
+                    f"lesson; document `{shown}`.",
+                    expected,
+                    observed,
+                )
+            from runner.lesson_shell import test_argv
+
+            lesson_dir = Path(ctx.lesson.dir) if ctx.lesson is not None else Path(".")
+            runs = test_argv("python", lesson_dir, extra)
+        else:
+            runs = normalise_argv(_without_env(argv))
+            if typed is not None and runs == want:
+                return Verdict(
+                    "fail",
+                    f"{name} line {number} runs `{shlex.join(argv)}`, but in a learner's shell "
+                    f"`python` is not the course's interpreter (it lacks bcc or pytest); "
+                    f"document `{typed}`, which runs that with the course's interpreter.",
+                    expected,
+                    observed,
+                )
+        if runs != want:
             return Verdict(
                 "fail",
-                f"{name} line {number} runs `{shlex.join(argv)}`, but the course runs `{shown}`; "
-                f"document exactly that command.",
+                f"{name} line {number} runs `{shlex.join(argv)}`, but the course runs "
+                f"`{shlex.join(want)}`; document `{shown}`.",
                 expected,
                 observed,
             )
@@ -261,17 +292,15 @@ _PYTHON_INFOS = {"python", "py", "python3"}
     needs_run=False,
 )
 def docs_snippets(params: dict[str, Any], ctx: Context) -> Verdict:
-    """Every ```python block of the lesson text is valid Python, starts no event
+    """Every `python` fenced block of the lesson text is valid Python, starts no event
     loop inside a running one, and imports only what resolves and is declared;
     `local` (default [probe]) names modules beside the learner's file."""
     markdown, name = _lesson_text(ctx)
     local = params.get("local", ["probe"])
     problems: list[dict[str, Any]] = []
-    blocks = [
-        (start, body) for info, start, body in fenced_blocks(markdown) if info in _PYTHON_INFOS
-    ]
-    for start, body in blocks:
-        source = "\n".join(body) + "\n"
+    blocks = [block for block in fenced_blocks(markdown) if block.lang in _PYTHON_INFOS]
+    for block in blocks:
+        start, source = block.line, "\n".join(block.lines) + "\n"
         try:
             found = [(n, m) for n, m in nested_loop_findings(source)]
             found += [(n, m) for n, _, m in import_findings(source, local)]

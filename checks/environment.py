@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from checks._util import CheckError, cite, generic_kind, lines_of
+from checks.api import CheckError, cite, generic_kind, lines_of
 from checks.context import Context
 from runner.model import Verdict
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checks._util import (
+from checks.api import (
     COUNT,
     REGEX,
     SAME,

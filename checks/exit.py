@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from checks._util import REGEX, CheckError, cite, compile_regex, generic_kind, lines_of, shorten
+from checks.api import REGEX, CheckError, cite, compile_regex, generic_kind, lines_of, shorten
 from checks.context import Context
 from runner.model import Run, Verdict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks._util import (
+from checks.api import (
     COUNT,
     REGEX,
     STREAM,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks._util import (
+from checks.api import (
     NUMBER_OR_TEMPLATE,
     REGEX,
     CheckError,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from checks._util import CheckError, generic_kind
+from checks.api import CheckError, generic_kind
 from checks.context import Context
 from runner.model import Verdict
 from runner.paths import PYPROJECT

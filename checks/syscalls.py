@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from checks._util import (
+from checks.api import (
     REGEX,
     SCALAR,
     STREAM,
@@ -154,4 +154,62 @@ def summary_counts(params: dict[str, Any], ctx: Context) -> Verdict:
     listed = ", ".join(f"{n} {c}" for n, c in observed.items())
     return Verdict(
         "pass", f"The summary table counted {listed}, as the workload did.", wanted, observed
+    )
+
+
+@generic_kind(
+    "syscalls.summary_matches_lines",
+    {
+        "required": ["pattern", "line"],
+        "properties": {
+            "pattern": REGEX,  # a summary row with (?P<syscall>) and (?P<n>)
+            "section": REGEX,
+            "line": REGEX,  # an event line with (?P<syscall>)
+            "pct": {"type": "number", "minimum": 0, "default": 0},
+        },
+    },
+)
+def summary_matches_lines(params: dict[str, Any], ctx: Context) -> Verdict:
+    """Each row of the summary table after `section` (default '^Top syscalls')
+    counts as many events as the probe printed lines of that syscall, within
+    `pct` percent (plus one): the summary, counted in the kernel after the
+    filters, describes the events the lines show. The slack covers events of
+    other processes counted between the last read of the buffer and the read
+    of the map, which a system-wide tracer cannot avoid."""
+    section = compile_regex(params.get("section", r"^Top syscalls"), "section")
+    row = compile_regex(params["pattern"], groups=("syscall", "n"))
+    event = compile_regex(params["line"], "line", groups=("syscall",))
+    pct = float(params.get("pct", 0))
+    lines = lines_of(ctx.run, "out")
+    rows = _table(lines, section, row)
+    shown = Counter(m.group("syscall") for m in (event.search(ln) for ln in lines) if m)
+    expected = {"pct": pct, "lines": dict(shown)}
+    if rows is None:
+        return Verdict(
+            "fail",
+            f"No summary heading matching {section.pattern!r} was printed (last lines: "
+            f"{cite(lines[-2:])}).",
+            expected,
+            None,
+        )
+    if not rows:
+        return Verdict("fail", "The summary table has no rows.", expected, {})
+    observed = {"rows": rows}
+    for name, n in rows.items():
+        printed = shown.get(name, 0)
+        if abs(n - printed) > printed * pct / 100 + 1:
+            return Verdict(
+                "fail",
+                f"The summary counts {n} {name} calls, but the probe printed "
+                f"{plural(printed, f'{name} line')}: the summary must count the events the lines "
+                "show - increment the counts after every filter, the probe's own pid included.",
+                expected,
+                observed,
+            )
+    listed = ", ".join(f"{n} {name}" for name, n in rows.items())
+    return Verdict(
+        "pass",
+        f"The summary rows ({listed}) match the lines printed, within {pct:g}% + 1.",
+        expected,
+        observed,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks._util import COUNT, REGEX, SAME, WHERE, CheckError, generic_kind
+from checks.api import COUNT, REGEX, SAME, WHERE, CheckError, generic_kind
 from checks.context import Context
 from checks.events import events_match
 from runner.model import Verdict

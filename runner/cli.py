@@ -1,20 +1,27 @@
-"""`course ...`: the command line. Imports no Textual (only `course start` does,
-lazily). Exit codes: 0 all passed, 1 a check failed, 2 usage or environment."""
+"""`course ...`: the command line: argparse, rendering and exit codes over
+runner.session (the application layer the TUI uses too). Imports no
+Textual (only `course start` does, lazily). Exit codes: 0 all passed, 1 a
+check failed, 2 usage or environment."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import re
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.model import Course, Lesson, Recording, Report
 from runner.paths import DEFAULT_COURSE
 from runner.present import render
+from runner.session import CheckOutcome, Session, SessionError, Unsupported
+
+if TYPE_CHECKING:
+    from runner.mutation import MutationReport
 
 EXIT_OK, EXIT_FAILED, EXIT_ENV = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command ended by SIGPIPE
@@ -25,6 +32,8 @@ class UsageError(Exception):
 
 
 # ---------------------------------------------------------------- helpers
+
+VM_ADVICE = "run it with --vm to use a VM with a stock kernel"  # the CLI's way out
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -37,68 +46,23 @@ def _course(args: argparse.Namespace) -> Course:
         raise UsageError("\n".join(str(e) for e in problems)) from None
 
 
-def _lesson(course: Course, key: str) -> Lesson:
-    lesson = course.lesson(key)
-    if lesson is None:
-        raise UsageError(f"There is no lesson {key!r}; `course list` shows the lessons.")
-    return lesson
+def _warn(text: str) -> None:
+    _StepProgress.clear_current()
+    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
-def _workspace(args: argparse.Namespace):
+def _session(args: argparse.Namespace, course: Course | None = None) -> Session:
     from runner.workspace import Workspace, default_root
 
-    return Workspace(Path(args.workspace) if args.workspace else default_root())
+    workspace = Workspace(Path(args.workspace) if args.workspace else default_root())
+    return Session(course or _course(args), workspace, on_warning=_warn)
 
 
-def _progress(workspace):
-    from runner.progress import Progress
-
-    progress, warning = Progress.load(workspace.progress_path)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    return progress
-
-
-def _host(workspace, *, try_attach: bool = True) -> dict[str, Any]:
-    from runner.live.host import detect
-
-    return detect(try_attach=try_attach, cache_dir=workspace.cache_dir)
-
-
-def _unsupported_reason(lesson: Lesson, host: dict[str, Any]) -> str | None:
-    features = host.get("features", {})
-    for need in lesson.requires:
-        state = features.get(need)
-        if state is not None and not state.get("ok"):
-            return state.get("reason") or f"this kernel cannot do {need}"
-    return None
-
-
-def _refuse_unsupported(lesson: Lesson, host: dict[str, Any]) -> None:
-    """Say "use --vm" up front rather than run a lesson this kernel cannot do."""
-    reason = _unsupported_reason(lesson, host)
-    if not reason:
-        return
-    bpf = host.get("features", {}).get("bpf") or {}
-    if bpf and not bpf.get("ok"):  # nothing loads at all: privileges, not the kernel
-        raise UsageError(f"Cannot load BPF programs here: {bpf.get('reason') or reason}.")
-    raise UsageError(
-        f"{lesson.id} needs {', '.join(lesson.requires)} and this kernel cannot do it "
-        f"({_VM_ADVICE.sub('', reason)}); run it with --vm to use a VM with a stock kernel."
-    )
-
-
-# host.py's reasons may already end with this advice; the CLI adds its own.
-_VM_ADVICE = re.compile(r"[;,.]?\s*run (?:the lesson|it) in a VM with --vm\.?$")
-
-
-def _mount_tracefs() -> None:
-    """bcc reads tracefs; mount it (as root) or say how, without stopping."""
-    from runner.live.host import ensure_tracefs
-
-    advice = ensure_tracefs()
-    if advice:
-        print(f"warning: {advice}", file=sys.stderr)
+def _lesson(session: Session, key: str) -> Lesson:
+    try:
+        return session.lesson(key)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _print_line(step: str, line) -> None:
@@ -106,51 +70,75 @@ def _print_line(step: str, line) -> None:
     print(f"[{step}] {line.text}", file=stream, flush=True)
 
 
-def _run_here(
-    lesson: Lesson,
-    probe: Path,
-    host: dict[str, Any],
-    on_line: Callable | None = None,
-    only: list[str] | None = None,
-) -> Recording:
-    from runner.live.execute import run_lesson
-
-    return run_lesson(lesson, probe, python=sys.executable, host=host, on_line=on_line, only=only)
+def _print_vm_progress(message: str) -> None:
+    _StepProgress.clear_current()
+    print(f"[vm] {message}", file=sys.stderr, flush=True)
 
 
-VmWork = tuple[str, Lesson, Path] | tuple[str, Lesson, Path, list[str] | None]
+class _StepProgress:
+    """`course check`'s live progress instead of the probe's whole output: on
+    a terminal one line on stderr, rewritten in place with \\r (the step and
+    how many lines it printed so far); otherwise a plain line when a step
+    starts and now and then while it runs. The recording keeps every line."""
 
+    TTY_INTERVAL = 0.1  # seconds between rewrites of the line
+    PLAIN_INTERVAL = 10.0  # seconds between plain lines of one step
+    current: _StepProgress | None = None
 
-def _run_in_vm(course: Course, jobs: list[VmWork]) -> dict[str, Recording]:
-    from runner.live import vm
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self.step: str | None = None
+        self.lines = 0
+        self.last = 0.0
+        self.dirty = False  # a \\r line is on screen
+        _StepProgress.current = self
 
-    ok, reason = vm.vm_available()
-    if not ok:
-        raise UsageError(f"Cannot use the VM: {reason}")
+    def event(self, step: str, what: str) -> None:
+        if step != self.step:
+            self._begin(step)
 
-    def progress(message: str) -> None:
-        print(f"[vm] {message}", file=sys.stderr, flush=True)
+    def line(self, step: str, _line: object) -> None:
+        if step != self.step:
+            self._begin(step)
+        self.lines += 1
+        self._show()
 
-    # The VM names result files after job keys, so they must be plain names.
-    safe = {f"job-{i}": job[0] for i, job in enumerate(jobs)}
-    vm_jobs = [
-        vm.VmJob(f"job-{i}", job[1].id, job[2], job[3] if len(job) > 3 else None)
-        for i, job in enumerate(jobs)
-    ]
-    try:
-        found = vm.run_in_vm(course.dir, vm_jobs, python=sys.executable, on_progress=progress)
-    except vm.VmError as exc:
-        raise UsageError(str(exc)) from None
-    return {safe[key]: recording for key, recording in found.items() if key in safe}
+    def _begin(self, step: str) -> None:
+        self.step, self.lines = step, 0
+        self._show(force=True)
 
+    def _show(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < (self.TTY_INTERVAL if self.tty else self.PLAIN_INTERVAL):
+            return
+        self.last = now
+        text = f"[{self.step}] running, {self.lines} {'line' if self.lines == 1 else 'lines'}"
+        if self.tty:
+            self.stream.write(f"\r\x1b[K{text}")
+            self.dirty = True
+        else:
+            self.stream.write(f"{text}\n")
+        self.stream.flush()
 
-def _use_vm(mode: str, lesson: Lesson, host: dict[str, Any]) -> bool:
-    return mode == "on" or (mode == "auto" and _unsupported_reason(lesson, host) is not None)
+    def clear(self) -> None:
+        if self.dirty:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.dirty = False
 
+    @classmethod
+    def clear_current(cls) -> None:
+        if cls.current is not None:
+            cls.current.clear()
 
-def _env_error(recording: Recording) -> str | None:
-    """A runner-side problem (sudo, launch) rather than the learner's probe."""
-    return next((r.error for r in recording.runs.values() if r.error), None)
+    def close(self) -> None:
+        self.clear()
+        if _StepProgress.current is self:
+            _StepProgress.current = None
 
 
 def _exit_for(report: Report) -> int:
@@ -161,99 +149,126 @@ def _exit_for(report: Report) -> int:
     return EXIT_FAILED
 
 
+def _refusal_text(refusal: Unsupported) -> str:
+    """The session's reason (no advice), plus the CLI's way out once."""
+    return str(refusal) if refusal.no_bpf else f"{refusal}; {VM_ADVICE}."
+
+
 # ---------------------------------------------------------------- commands
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from runner.live.host import ensure_tracefs, format_doctor
-
-    advice = ensure_tracefs()  # mounts tracefs/debugfs when root, else says how
-    facts = _host(_workspace(args))
+    doctor = _session(args, course=_no_course()).doctor()
     if args.json:
-        print(json.dumps({**facts, "tracefs_advice": advice}, indent=2, default=str))
+        print(
+            json.dumps(
+                {**doctor.facts, "tracefs_advice": doctor.tracefs_advice}, indent=2, default=str
+            )
+        )
     else:
-        print(format_doctor(facts))
-        if advice:
-            print(f"\nTo do: {advice}")
+        print(doctor.text)
+        if doctor.tracefs_advice:
+            print(f"\nTo do: {doctor.tracefs_advice}")
     return EXIT_OK
 
 
+def _no_course() -> Course:
+    """`course doctor` needs no lessons: an empty course, so a broken course
+    folder does not hide what the machine can do."""
+    return Course("", "", Path("."), [])
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    course = _course(args)
-    workspace = _workspace(args)
-    progress = _progress(workspace)
-    host = _host(workspace)
-    rows = []
-    for lesson in course.lessons:
-        reason = _unsupported_reason(lesson, host)
-        state = progress.state(lesson.id)
-        status = state.status if state else "not-started"
-        if reason and status != "passed":
-            status = "unsupported"
-        rows.append(
-            {
-                "id": lesson.id,
-                "title": lesson.title,
-                "status": status,
-                "requires": lesson.requires,
-                "unsupported_reason": reason,
-                "score": state.score if state else 0,
-                "max_score": lesson.max_score,
-            }
-        )
+    session = _session(args)
+    rows = session.lessons(session.host())
     if args.json:
-        print(json.dumps({"course": course.title, "lessons": rows}, indent=2))
+        print(
+            json.dumps(
+                {"course": session.course.title, "lessons": [r.to_dict() for r in rows]}, indent=2
+            )
+        )
         return EXIT_OK
-    print(course.title)
+    print(session.course.title)
     for row in rows:
         note = (
-            "  (run with --vm: " + row["unsupported_reason"] + ")"
-            if (row["status"] == "unsupported")
+            f"  ({row.unsupported_reason}; run it with --vm)"
+            if row.status == "unsupported" and row.unsupported_reason
             else ""
         )
-        print(f"  {row['id']:<20} {row['status']:<12} {row['title']}{note}")
+        print(f"  {row.id:<20} {row.shown_status:<12} {row.title}{note}")
     return EXIT_OK
 
 
 def _check_one(args: argparse.Namespace, *, score: bool) -> int:
-    course = _course(args)
-    lesson = _lesson(course, args.lesson)
-    workspace = _workspace(args)
+    session = _session(args)
+    lesson = _lesson(session, args.lesson)
+    probe = None
     if args.file:
         probe = Path(args.file).resolve()
         if not probe.is_file():
             raise UsageError(f"There is no file {args.file}; give the path of your probe.py.")
-    else:
-        probe = workspace.ensure(lesson)
-    host = _host(workspace)
-    quiet = getattr(args, "json", False)
-    on_line = None if quiet and score else _print_line
-    if _use_vm(args.vm, lesson, host):
-        recording = _run_in_vm(course, [("job", lesson, probe)])["job"]
-    else:
-        if args.vm == "off":
-            _refuse_unsupported(lesson, host)
-        _mount_tracefs()
-        recording = _run_here(lesson, probe, host, on_line)
+    note = None
+    if probe is None:
+        probe = session.prepare(lesson)
+        if session.starter_written:
+            note = f"course: copied the starter of {lesson.id} to {probe}"
+    quiet = getattr(args, "json", False) and score
+    # `course run` and --verbose stream every line; `course check` shows progress.
+    stream = (not score or getattr(args, "verbose", False)) and not quiet
+    progress = None if stream or quiet else _StepProgress()
+    on_line = _print_line if stream else progress.line if progress else None
+    on_event = progress.event if progress else None
+    on_line, on_event, on_progress = _announcing(note, on_line, on_event, _print_vm_progress)
+    try:
+        outcome = session.check(
+            lesson,
+            probe,
+            vm=args.vm,
+            score=score,
+            save_progress=score and (not args.file or getattr(args, "save_progress", False)),
+            on_line=on_line,
+            on_event=on_event,
+            on_progress=on_progress,
+        )
+    except Unsupported as refusal:
+        raise UsageError(_refusal_text(refusal)) from None
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress.close()
     if args.record:
-        _write_recording(Path(args.record), recording)
-    problem = _env_error(recording)
-    if not score:
+        _write_recording(Path(args.record), outcome.recording)
+    problem = outcome.env_error
+    if outcome.report is None:
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return EXIT_ENV
         return EXIT_OK
-    from runner.grade import grade
-
-    report = grade(lesson, recording)
-    if not args.file or args.save_progress:
-        progress = _progress(workspace)
-        progress.record(report)
-        progress.save()
-    _show(report, args, _notes(report, recording))
+    _show(outcome, args)
     if problem:
         return EXIT_ENV
-    return _exit_for(report)
+    return _exit_for(outcome.report)
+
+
+def _announcing(note: str | None, *callbacks: Callable | None) -> list[Callable | None]:
+    """The callbacks, printing `note` (one line on stderr) before whichever
+    runs first: said once the run begins, not before a refusal."""
+    if note is None:
+        return list(callbacks)
+    pending = [note]
+
+    def wrap(callback: Callable | None) -> Callable:
+        def call(*args: object) -> None:
+            if pending:
+                _StepProgress.clear_current()
+                print(pending.pop(), file=sys.stderr, flush=True)
+            if callback is not None:
+                callback(*args)
+
+        return call
+
+    return [wrap(callback) for callback in callbacks]
 
 
 def _write_recording(path: Path, recording: Recording) -> None:
@@ -265,24 +280,35 @@ def _write_recording(path: Path, recording: Recording) -> None:
         ) from None
 
 
-def _notes(report: Report, recording: Recording) -> list[dict[str, Any]]:
-    """Plain-words reasons a failing probe failed (crash, bcc/clang errors)."""
-    if report.status == "pass":
-        return []
-    from runner.present.notes import notes_for
-
-    return notes_for(recording)
-
-
-def _show(report: Report, args: argparse.Namespace, notes: list[dict[str, Any]]) -> None:
+def _show(outcome: CheckOutcome, args: argparse.Namespace) -> None:
+    report = outcome.report
+    assert report is not None
     if getattr(args, "json", False):
-        print(json.dumps({**report.to_dict(), "explanations": notes}, indent=2, default=str))
+        print(
+            json.dumps({**report.to_dict(), "explanations": outcome.notes}, indent=2, default=str)
+        )
         return
-    print(render.report_text(report))
-    if notes:
+    print(_report_text(report, verbose=getattr(args, "verbose", True)))
+    if report.status == "unsupported" and report.where == "host":
+        print(f"This kernel cannot run every step: {VM_ADVICE}.")
+    if outcome.notes:
         from runner.present.notes import format_notes
 
-        print(format_notes(notes))
+        print(format_notes(outcome.notes))
+
+
+def _report_text(report: Report, *, verbose: bool) -> str:
+    """The verdict, then the failing checks; every check with --verbose."""
+    if verbose:
+        return render.report_text(report)
+    failing = [c for c in report.checks if c.status != "pass"]
+    text = render.report_text(dataclasses.replace(report, checks=failing))
+    passed = len(report.checks) - len(failing)
+    return text + (
+        f"\n{passed} of {len(report.checks)} checks passed; --verbose lists every check."
+        if failing
+        else f" ({len(report.checks)} checks; --verbose lists them)"
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -312,59 +338,104 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{path} is not a recorded run ({what}); make one with `course check --record`."
         ) from None
-    course = _course(args)
-    lesson = course.lesson(recording.lesson)
-    if lesson is None:
+    session = _session(args)
+    if session.course.lesson(recording.lesson) is None:
         raise UsageError(
-            f"{path} records lesson {recording.lesson!r}, which {course.dir} does not have; "
-            "pass the course it came from with --course."
+            f"{path} records lesson {recording.lesson!r}, which {session.course.dir} does not "
+            "have; pass the course it came from with --course."
         )
-    from runner.grade import grade
+    outcome = session.regrade(recording)
+    _show(outcome, args)
+    assert outcome.report is not None
+    return _exit_for(outcome.report)
 
-    report = grade(lesson, recording)
-    _show(report, args, _notes(report, recording))
-    return _exit_for(report)
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """pytest on the lesson's workspace tests, with the course's interpreter,
+    from the lesson's folder; pytest's exit code."""
+    import shlex
+    import subprocess
+
+    from runner.lesson_shell import test_argv
+
+    session = _session(args)
+    lesson = _lesson(session, args.lesson)
+    if lesson.tests_dir is None:
+        raise UsageError(f"{lesson.id} has no learner tests; `course check` checks it.")
+    session.prepare(lesson)
+    folder = session.workspace.lesson_dir(lesson)
+    argv = test_argv(session.python, folder, list(args.pytest_args))
+    shown = shlex.join(["python", *argv[1:]])
+    print(f"course: running `{shown}` in {folder}", file=sys.stderr, flush=True)
+    try:
+        code = subprocess.call(argv, cwd=folder)
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot start the course's interpreter {argv[0]} ({exc.strerror}); run ./setup.sh."
+        ) from None
+    return code if code >= 0 else 128 - code  # a signal, as a shell reports it
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """Open the lesson's probe in $VISUAL / $EDITOR; print its path."""
+    import shlex
+    import subprocess
+
+    session = _session(args)
+    lesson = _lesson(session, args.lesson)
+    probe = session.prepare(lesson)
+    print(probe, flush=True)
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        return EXIT_OK
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise UsageError(
+            f"Cannot read the editor command {editor!r} ({exc}); fix $VISUAL/$EDITOR."
+        ) from None
+    if not argv:
+        return EXIT_OK
+    try:
+        code = subprocess.call([*argv, str(probe)])
+    except OSError as exc:
+        raise UsageError(
+            f"Cannot start the editor {argv[0]!r} ({exc.strerror}); fix $VISUAL/$EDITOR or "
+            f"open {probe} yourself."
+        ) from None
+    return EXIT_OK if code == 0 else EXIT_ENV
 
 
 def cmd_hint(args: argparse.Namespace) -> int:
-    lesson = _lesson(_course(args), args.lesson)
+    session = _session(args)
+    lesson = _lesson(session, args.lesson)
     if not lesson.hints:
         print(f"{lesson.id} has no hints.")
         return EXIT_OK
-    workspace = _workspace(args)
-    progress = _progress(workspace)
-    total = len(lesson.hints)
-    shown = min(progress.reveal_hint(lesson.id, total), total)
-    progress.save()
-    for i in range(shown):
-        print(f"Hint {i + 1}/{total}: {lesson.hints[i]}")
-    if shown == total:
+    hints = session.hint(lesson)
+    for i, text in enumerate(hints.shown):
+        print(f"Hint {i + 1}/{hints.total}: {text}")
+    if hints.all_shown:
         print("That was the last hint; `course solution` shows the reference once you pass.")
     return EXIT_OK
 
 
 def cmd_solution(args: argparse.Namespace) -> int:
-    lesson = _lesson(_course(args), args.lesson)
-    progress = _progress(_workspace(args))
-    state = progress.state(lesson.id)
-    passed = bool(state and state.status == "passed")
-    if not passed and not args.force:
-        print(
-            f"The reference solution of {lesson.id} is shown once the lesson passes "
-            "(`course check`); add --force to see it now.",
-            file=sys.stderr,
-        )
+    session = _session(args)
+    gate = session.solution(_lesson(session, args.lesson), force=args.force)
+    if gate.refusal == "locked":
+        print(f"{gate.reason[:-1]} (`course check`); add --force to see it now.", file=sys.stderr)
         return EXIT_FAILED
-    if lesson.solution is None:
-        raise UsageError(f"{lesson.id} has no reference solution.")
-    print(lesson.solution.read_text(), end="")
+    if gate.text is None:
+        raise UsageError(gate.reason)
+    print(gate.text, end="")
     return EXIT_OK
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    lesson = _lesson(_course(args), args.lesson)
-    workspace = _workspace(args)
-    backup = workspace.reset(lesson)
+    session = _session(args)
+    lesson = _lesson(session, args.lesson)
+    backup = session.reset(lesson)
     if backup:
         print(f"Restored the starter of {lesson.id}; your file was kept as {backup}.")
     else:
@@ -373,75 +444,53 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from runner.grade import grade
-    from runner.validate import cases, judge, runs_for, source_only
+    session = _session(args)
+    lessons = [_lesson(session, key) for key in args.lesson] if args.lesson else None
 
-    course = _course(args)
-    lessons = [_lesson(course, key) for key in args.lesson] if args.lesson else course.lessons
-    workspace = _workspace(args)
-    host = _host(workspace)
-    outcomes: dict[str, list] = {lesson.id: [] for lesson in lessons}
-    vm_jobs: list[VmWork] = []
-    by_key: dict[str, tuple[Lesson, Any]] = {}
-    if args.vm != "on":
-        _mount_tracefs()
-    for lesson in lessons:
-        in_vm = _use_vm(args.vm, lesson, host)
-        for case in cases(lesson):
-            key = f"{lesson.id}:{case.name}"
-            steps = runs_for(lesson, case)
-            if steps == []:  # its check reads only the source: nothing to run
-                report = grade(lesson, source_only(lesson, case))
-                outcomes[lesson.id].append(judge(lesson, case, report))
-                continue
-            if in_vm:
-                vm_jobs.append((key, lesson, case.probe, steps))
-                by_key[key] = (lesson, case)
-                continue
-            _progress_note(args, f"{key} ...")
-            report = grade(lesson, _run_here(lesson, case.probe, host, only=steps))
-            outcomes[lesson.id].append(judge(lesson, case, report))
-    if vm_jobs:
-        recordings = _run_in_vm(course, vm_jobs)
-        for key, (lesson, case) in by_key.items():
-            recording = recordings.get(key)
-            if recording is None:
-                from runner.validate import Outcome
+    def on_case(key: str) -> None:
+        if not args.json:
+            print(f"{key} ...", file=sys.stderr, flush=True)
 
-                outcomes[lesson.id].append(
-                    Outcome(case.name, "error", "the VM returned no recording for this case")
-                )
-                continue
-            outcomes[lesson.id].append(judge(lesson, case, grade(lesson, recording)))
-    return _report_validation(args, outcomes)
+    try:
+        outcomes = session.validate(
+            lessons, vm=args.vm, on_case=on_case, on_progress=_print_vm_progress
+        )
+        gate = None
+        if args.mutants:
+
+            def on_mutant(text: str) -> None:
+                if not args.json:
+                    print(f"[mutants] {text}", file=sys.stderr, flush=True)
+
+            gate = session.mutation_gate(lessons, vm=args.vm, on_progress=on_mutant)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    return _report_validation(args, outcomes, gate)
 
 
-def _progress_note(args: argparse.Namespace, text: str) -> None:
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
-def _report_validation(args: argparse.Namespace, outcomes: dict[str, list]) -> int:
+def _report_validation(
+    args: argparse.Namespace, outcomes: dict[str, list], gate: MutationReport | None = None
+) -> int:
     bad = [
         (lid, o) for lid, items in outcomes.items() for o in items if o.status in ("fail", "error")
     ]
+    failed = bool(bad) or (gate is not None and not gate.ok)
     if args.junit:
         suites = {
             lid: [(o.case, o.status, o.message) for o in items] for lid, items in outcomes.items()
         }
+        if gate is not None:
+            suites.update(gate.junit_suites())
         Path(args.junit).write_text(render.junit_xml(suites))
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "status": "fail" if bad else "pass",
-                    "lessons": {
-                        lid: [o.__dict__ for o in items] for lid, items in outcomes.items()
-                    },
-                },
-                indent=2,
-            )
-        )
+        payload: dict[str, Any] = {
+            "status": "fail" if failed else "pass",
+            "lessons": {lid: [o.__dict__ for o in items] for lid, items in outcomes.items()},
+        }
+        if gate is not None:
+            payload["mutants"] = gate.to_json()
+        print(json.dumps(payload, indent=2))
+        return EXIT_FAILED if failed else EXIT_OK
     else:
         for lid, items in outcomes.items():
             for o in items:
@@ -456,18 +505,97 @@ def _report_validation(args: argparse.Namespace, outcomes: dict[str, list]) -> i
         print(
             f"{total - len(bad) - unsupported} passed, {len(bad)} failed, "
             f"{unsupported} unsupported here"
+            + (
+                "; `course validate --vm` runs those in a VM with a stock kernel"
+                if unsupported
+                else ""
+            )
         )
-    return EXIT_FAILED if bad else EXIT_OK
+        if gate is not None:
+            print(gate.text())
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    course = _course(args)
-    workspace = _workspace(args)
+    session = _session(args)
     from runner.tui.app import build_app
 
-    start = _lesson(course, args.lesson).id if args.lesson else None
-    app = build_app(course, workspace, watch=not args.no_watch, start_lesson=start)
+    start = _lesson(session, args.lesson).id if args.lesson else None
+    app = build_app(session.course, session.workspace, watch=not args.no_watch, start_lesson=start)
     app.run()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- authoring (W12)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from runner.course.scaffold import ScaffoldError, new_lesson
+
+    try:
+        made = new_lesson(Path(args.course), args.lesson_id, from_lesson=args.from_lesson)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    source = f" from {args.from_lesson}" if args.from_lesson else ""
+    print(f"Created lesson {made.lesson_id}{source} in {Path(args.course).resolve()}:")
+    for rel in made.files:
+        print(f"  {rel}")
+    if made.course_yaml_line:
+        print(f"Added it to course.yaml's lessons (line {made.course_yaml_line}).")
+    number = made.lesson_id[:2]
+    print(f"Next: `course lint {number}`, then `course validate --lesson {number}`.")
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from runner.course.lint import CourseUnreadable, lint
+
+    try:
+        report = lint(Path(args.course), args.lessons or None)
+    except CourseUnreadable as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            print(problem)
+        count = len(report.problems)
+        lessons = len(report.lessons)
+        verdict = "no problems" if not count else f"{count} problem{'s' * (count != 1)}"
+        print(f"{verdict} in {lessons} lesson{'s' * (lessons != 1)}. {report.not_checked}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runner.report import ReportError, class_report, render_csv, render_html, render_table
+
+    course = _course(args)
+    if args.autograding:
+        from runner.report import autograding
+
+        chosen = None
+        if args.lesson:
+            chosen = [_lesson(_session(args, course), key) for key in args.lesson]
+        try:
+            print(json.dumps(autograding([Path(p) for p in args.paths], course, chosen)))
+        except ReportError as exc:
+            raise UsageError(str(exc)) from None
+        return EXIT_OK
+    try:
+        rows = class_report([Path(p) for p in args.paths], course)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    if args.html:
+        try:
+            Path(args.html).write_text(render_html(rows), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot write {args.html} ({exc.strerror}).") from None
+    if args.json:
+        print(json.dumps({"version": 1, "rows": [r.to_dict() for r in rows]}, indent=2))
+    elif args.csv:
+        sys.stdout.write(render_csv(rows))
+    elif not args.html:
+        print(render_table(rows))
     return EXIT_OK
 
 
@@ -537,6 +665,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "check":
             p.add_argument("--json", action="store_true", help="print the report as JSON")
             p.add_argument(
+                "--verbose",
+                "-v",
+                action="store_true",
+                help="stream the probe's whole output and list every check",
+            )
+            p.add_argument(
                 "--save-progress",
                 action="store_true",
                 help="record the result in your progress even with --file",
@@ -545,6 +679,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("grade", cmd_grade, "re-score a recorded run (no root, no BPF)")
     p.add_argument("recording", help="a file written by `course check --record`")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = add(
+        "test",
+        cmd_test,
+        "run the lesson's learner tests (pytest, with the course's interpreter)",
+    )
+    p.add_argument("lesson", help="lesson id, number or slug (e.g. 06)")
+    p.add_argument(
+        "pytest_args",
+        nargs=argparse.REMAINDER,
+        metavar="PYTEST ARGS",
+        help="passed on to pytest (e.g. -k format -x)",
+    )
+    p = add("open", cmd_open, "open your probe of a lesson in $VISUAL / $EDITOR")
+    p.add_argument("lesson", help="lesson id, number or slug (e.g. 06)")
 
     p = add("hint", cmd_hint, "show the next hint of a lesson")
     p.add_argument("lesson")
@@ -565,6 +714,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vm", choices=("off", "on", "auto"), default="off", nargs="?", const="on", help=vm_help
     )
+    p.add_argument(
+        "--mutants",
+        action="store_true",
+        help="also plant classic eBPF mistakes in each reference solution: every mutant "
+        "must fail a check (docs/mutation.md)",
+    )
+    p = add("new", cmd_new, "author: scaffold a lesson that loads, lints and validates at once")
+    p.add_argument("lesson_id", metavar="NN-slug", help="the new lesson's id, e.g. 09-ring-buffers")
+    p.add_argument(
+        "--from", dest="from_lesson", metavar="ID", help="copy this lesson's structure, renamed"
+    )
+    p = add("lint", cmd_lint, "author: find mistakes in lessons in seconds, without a probe run")
+    p.add_argument("lessons", nargs="*", metavar="LESSON", help="only these (default: all)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = add("report", cmd_report, "instructor: one row per learner and lesson of a class")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="learners' workspaces or `--record` files"
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable output")
+    fmt.add_argument("--csv", action="store_true", help="comma-separated values")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    fmt.add_argument(
+        "--autograding",
+        action="store_true",
+        help="GitHub Classroom's autograding results of the latest recording of each lesson",
+    )
+    p.add_argument(
+        "--lesson", action="append", metavar="ID", help="with --autograding: the lessons graded"
+    )
     return parser
 
 
@@ -572,10 +751,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from runner.progress import ProgressError
+    from runner.workspace import WorkspaceError
 
     try:
         return args.func(args)
-    except (UsageError, ProgressError) as exc:
+    except (UsageError, ProgressError, WorkspaceError) as exc:
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_ENV
     except KeyboardInterrupt:

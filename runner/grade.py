@@ -72,7 +72,7 @@ def grade_check(spec: CheckSpec, recording: Recording, lesson: Lesson | None) ->
             try:
                 verdict = kind.func(spec.params, ctx)
             except TemplateError as exc:
-                verdict = Verdict("error", f"This check could not be judged: {exc}.")
+                verdict = Verdict("error", str(exc))  # already one sentence
             except Exception as exc:  # a bug in a check kind must not hide the others
                 verdict = Verdict(
                     "error", f"The check kind {spec.kind!r} failed internally: {exc!r}."
@@ -94,6 +94,14 @@ def overall_status(results: list[CheckResult]) -> str:
     if not results:
         return "error"
     return max((r.status for r in results), key=_SEVERITY.__getitem__)
+
+
+def run_failed(lesson: Lesson, recording: Recording, run_id: str) -> bool:
+    """Whether any check that reads run `run_id` does not pass."""
+    specs = [
+        s for s in lesson.checks if s.run == run_id and (k := checks.get(s.kind)) and k.needs_run
+    ]
+    return any(grade_check(s, recording, lesson).status != "pass" for s in specs)
 
 
 def grade(lesson: Lesson, recording: Recording) -> Report:

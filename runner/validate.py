@@ -3,6 +3,7 @@ variant fails the check it names. Checks that cannot fail are defects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,25 @@ class Case:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CaseOutcome:
     case: str
     status: str  # pass (behaved as it must) | fail | error | unsupported
     message: str
+
+
+@dataclass(frozen=True)
+class CaseJob:
+    """One case to run: `key` ("06-tracepoints:solution") names its recording."""
+
+    key: str
+    lesson: Lesson
+    case: Case
+    steps: list[str] | None  # run_lesson's `only`: None for every step
+
+
+# Runs jobs (here one at a time, or a batch in one VM boot): {job.key: Recording}.
+RunJobs = Callable[[list[CaseJob]], dict[str, Recording]]
+Grade = Callable[[Lesson, Recording], Report]
 
 
 def cases(lesson: Lesson) -> list[Case]:
@@ -56,16 +72,16 @@ def source_only(lesson: Lesson, case: Case) -> Recording:
     return Recording(lesson=lesson.id, probe_path=str(case.probe), probe_source=source)
 
 
-def judge(lesson: Lesson, case: Case, report: Report) -> Outcome:
+def judge(lesson: Lesson, case: Case, report: Report) -> CaseOutcome:
     if report.status == "unsupported":
         reason = next((c.message for c in report.checks if c.status == "unsupported"), "")
-        return Outcome(case.name, "unsupported", reason)
+        return CaseOutcome(case.name, "unsupported", reason)
     not_passed = [c for c in report.checks if c.status != "pass"]
     if case.name == "solution":
         if not not_passed:
-            return Outcome(case.name, "pass", f"passes all {len(report.checks)} checks")
+            return CaseOutcome(case.name, "pass", f"passes all {len(report.checks)} checks")
         first = not_passed[0]
-        return Outcome(
+        return CaseOutcome(
             case.name,
             "fail",
             f"the reference solution does not pass {first.id!r}: {first.message}",
@@ -73,16 +89,65 @@ def judge(lesson: Lesson, case: Case, report: Report) -> Outcome:
     if case.must_fail is None:  # the starter
         if not_passed or lesson.starter_may_pass:
             names = ", ".join(c.id for c in not_passed) or "none (allowed to pass)"
-            return Outcome(case.name, "pass", f"fails as it must: {names}")
-        return Outcome(case.name, "fail", "the untouched starter passes every check")
+            return CaseOutcome(case.name, "pass", f"fails as it must: {names}")
+        return CaseOutcome(case.name, "fail", "the untouched starter passes every check")
     target = next((c for c in report.checks if c.id == case.must_fail), None)
     if target is None:
-        return Outcome(case.name, "error", f"names check {case.must_fail!r}, which is not run")
+        return CaseOutcome(case.name, "error", f"names check {case.must_fail!r}, which is not run")
     if target.status in ("fail", "error", "timeout"):
-        return Outcome(case.name, "pass", f"fails {case.must_fail!r} as it must ({target.status})")
-    return Outcome(
+        return CaseOutcome(
+            case.name, "pass", f"fails {case.must_fail!r} as it must ({target.status})"
+        )
+    return CaseOutcome(
         case.name,
         "fail",
         f"should fail {case.must_fail!r} but it {target.status}es: the check cannot "
         "catch this mistake",
     )
+
+
+def validate(
+    lessons: Iterable[Lesson],
+    *,
+    run_here: RunJobs,
+    run_vm: RunJobs | None = None,
+    in_vm: Callable[[Lesson], bool] = lambda _lesson: False,
+    grade: Grade | None = None,
+    on_case: Callable[[str], None] | None = None,
+) -> dict[str, list[CaseOutcome]]:
+    """Run every case of every lesson and judge it: {lesson id: outcomes in
+    case order}. Cases whose check reads only the source are not run; cases
+    of lessons `in_vm` says go to `run_vm` in one batch at the end (one
+    boot); the others run here one by one, `on_case(key)` before each."""
+    if grade is None:
+        from runner.grade import grade
+    judged: dict[str, CaseOutcome] = {}
+    order: dict[str, list[str]] = {}
+    batch: list[CaseJob] = []
+    for lesson in lessons:
+        order[lesson.id] = []
+        vm = in_vm(lesson) and run_vm is not None
+        for case in cases(lesson):
+            job = CaseJob(f"{lesson.id}:{case.name}", lesson, case, runs_for(lesson, case))
+            order[lesson.id].append(job.key)
+            if job.steps == []:  # its check reads only the source: nothing to run
+                judged[job.key] = judge(lesson, case, grade(lesson, source_only(lesson, case)))
+            elif vm:
+                batch.append(job)
+            else:
+                if on_case is not None:
+                    on_case(job.key)
+                recording = run_here([job])[job.key]
+                judged[job.key] = judge(lesson, case, grade(lesson, recording))
+    if batch and run_vm is not None:
+        recordings = run_vm(batch)
+        for job in batch:
+            recording = recordings.get(job.key)
+            judged[job.key] = (
+                judge(job.lesson, job.case, grade(job.lesson, recording))
+                if recording is not None
+                else CaseOutcome(
+                    job.case.name, "error", "the VM returned no recording for this case"
+                )
+            )
+    return {lid: [judged[key] for key in keys] for lid, keys in order.items()}

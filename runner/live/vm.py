@@ -43,7 +43,8 @@ BOOT_BUDGET = 180.0  # seconds for boot + guest start-up under software emulatio
 JOB_BUDGET = 240.0  # seconds per job (compiles take ~12 s each under emulation)
 MEMORY = "2G"
 
-Progress = Callable[[str], None]
+OnProgress = Callable[[str], None]  # one boot or job step, as it happens
+VM_SETUP = "run `./setup.sh --vm` in the course's folder"  # virtme-ng, QEMU, a stock kernel
 
 
 class VmError(Exception):
@@ -56,6 +57,7 @@ class VmJob:
     lesson_id: str  # "01-hello-kprobe"
     probe_path: Path  # the probe file to run (the guest sees the same path)
     only: list[str] | None = None  # run only these steps (run_lesson's `only`)
+    stop_early: bool = False  # skip the steps after the first whose checks fail (mutants)
 
 
 # ---------------------------------------------------------------- discovery
@@ -117,14 +119,15 @@ def vm_available() -> tuple[bool, str]:
     """Can this machine boot the lesson VM? (ok, one sentence: what or why not)."""
     vng = _find_vng()
     if vng is None:
-        return False, "virtme-ng is not installed: run `pip install 'ebpf-course[vm]'`."
+        # The course is not on PyPI: setup.sh installs its [vm] extra into the .venv.
+        return False, f"virtme-ng (vng) is not installed: {VM_SETUP}."
     if shutil.which("qemu-system-x86_64") is None:
-        return False, "QEMU is missing: run `sudo apt-get install qemu-system-x86`."
+        return False, f"QEMU is missing: {VM_SETUP} (it installs qemu-system-x86)."
     kernel = find_vm_kernel()
     if kernel is None:
         return False, (
-            "no distro kernel with matching headers was found in /boot: run "
-            "`sudo apt-get install linux-image-amd64 linux-headers-amd64`."
+            "no distro kernel with matching headers was found in /boot: "
+            f"{VM_SETUP} (it installs linux-image-amd64 and linux-headers-amd64)."
         )
     if not os.access(kernel, os.R_OK):
         return False, f"{kernel} is readable only by root: run the course as root or with sudo."
@@ -152,7 +155,7 @@ def vng_command(
 _KNOWN_FAILURES = [
     (
         "statically linked busybox",
-        "virtme-ng needs a static busybox: run `sudo apt-get install busybox-static`.",
+        f"virtme-ng needs a static busybox: {VM_SETUP} (it installs busybox-static).",
     ),
     ("Could not access KVM", "KVM is not usable here; the VM must run with software emulation."),
     ("Kernel panic", "the VM kernel panicked while booting."),
@@ -207,7 +210,7 @@ def run_in_vm(
     jobs: list[VmJob],
     *,
     python: str,
-    on_progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
     timeout: float | None = None,
 ) -> dict[str, Recording]:
     """Boot the VM once, run every job inside it, return {job.key: Recording}.
@@ -244,6 +247,7 @@ def run_in_vm(
                             "lesson_id": j.lesson_id,
                             "probe": str(Path(j.probe_path).resolve()),
                             "only": j.only,
+                            "stop_early": j.stop_early,
                         }
                         for j in jobs
                     ],
@@ -285,7 +289,9 @@ def run_in_vm(
         return results
 
 
-def _pump(proc: subprocess.Popen[str], notify: Progress, started: float, limit: float) -> list[str]:
+def _pump(
+    proc: subprocess.Popen[str], notify: OnProgress, started: float, limit: float
+) -> list[str]:
     """Forward progress lines until the VM exits or `limit` seconds pass.
     Returns the last console lines for error messages."""
     tail: list[str] = []

@@ -87,8 +87,18 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
         t0 = time.monotonic()
         try:
             lesson = load_lesson(course_dir, lesson_id)  # only what this job needs
+            stop_after = None
+            if job.get("stop_early"):  # a mutant is killed at its first failing step
+                from runner.grade import run_failed
+
+                stop_after = lambda rec, step, lesson=lesson: run_failed(lesson, rec, step.id)  # noqa: E731
             recording = run_lesson(
-                lesson, probe, python=spec["python"], host=facts, only=job.get("only")
+                lesson,
+                probe,
+                python=spec["python"],
+                host=facts,
+                only=job.get("only"),
+                stop_after=stop_after,
             )
             recording.where = f"vm:{release}"
             write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))

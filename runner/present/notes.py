@@ -107,7 +107,29 @@ def notes_for(recording: Recording) -> list[Note]:
         note = crash_note(run, recording.probe_path) or early_exit_note(run)
         if note and note not in notes:
             notes.append(note)
+        note = ignored_sigint_note(run)
+        if note and note not in notes:
+            notes.append(note)
     return notes
+
+
+def ignored_sigint_note(run: Run) -> Note | None:
+    """A probe that did not end on SIGINT (the runner's Ctrl+C): the runner had
+    to send SIGTERM, maybe SIGKILL, and whatever it prints on exit was lost."""
+    sent = list(getattr(run, "signals_sent", []) or [])
+    if "TERM" not in sent:
+        return None
+    how = "SIGTERM and then SIGKILL" if "KILL" in sent else "SIGTERM"
+    return {
+        "title": "Your probe ignored Ctrl+C",
+        "cause": f"The runner sent SIGINT (Ctrl+C) to stop it, and it was still running "
+        f"seconds later, so the runner had to send {how}; a summary printed on exit never "
+        "came.",
+        "fix": "Let Ctrl+C end the main loop: catch KeyboardInterrupt around it (do not "
+        "ignore SIGINT or swallow the exception in a bare `except:`), print the summary, "
+        "then exit.",
+        "line": None,
+    }
 
 
 def early_exit_note(run: Run) -> Note | None:

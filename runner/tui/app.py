@@ -1,6 +1,7 @@
-"""The Textual app of `course start`: a view over the core, never a second
-implementation. Workers (the run, the host probe, the folder watcher) only
-post Messages; the App's handlers below own every state change."""
+"""The Textual app of `course start`: a view over runner.session (the same
+application layer as the CLI), never a second implementation. Workers (the
+run, the host probe, the folder watcher) only post Messages; the App's
+handlers below own every state change."""
 
 from __future__ import annotations
 
@@ -35,13 +36,20 @@ from textual.widgets import (
 )
 
 from runner.model import Course, Lesson
-from runner.progress import Progress
+from runner.progress import Progress, ProgressError
+from runner.session import CheckOutcome, Session, unsupported_reason, vm_progress_lines
 from runner.tui import sudo
 from runner.tui.charts import bars_for
-from runner.tui.core import Core, Outcome, RunFn, real_core, unsupported_reason
 from runner.tui.keymap import KEYMAP_FILE, load_keymap
 from runner.tui.linebuffer import LineBuffer
-from runner.tui.messages import HostDetected, ProbeSaved, RunFailed, RunFinished, WatchFailed
+from runner.tui.messages import (
+    HostDetected,
+    ProbeSaved,
+    RunFailed,
+    RunFinished,
+    SessionNotice,
+    WatchFailed,
+)
 from runner.tui.screens.doctor import DoctorScreen
 from runner.tui.screens.solution import SolutionScreen
 from runner.tui.sections import Section, split_sections
@@ -49,7 +57,7 @@ from runner.tui.status import lesson_label
 from runner.tui.watch import watch_saves
 from runner.tui.widgets.lesson_list import LessonList, LessonRow
 from runner.tui.widgets.lesson_text import LessonText
-from runner.tui.widgets.results_pane import NO_RESULTS, ResultsPane, summary_line
+from runner.tui.widgets.results_pane import NO_RESULTS, ResultsPane, explanation, summary_line
 from runner.tui.widgets.run_status import RunStatus
 from runner.workspace import Workspace
 
@@ -69,7 +77,7 @@ class UiState:
     rerun_pending: bool = False
     saves_seen: int = 0
     host: dict[str, Any] | None = None
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # lesson id -> run failure
 
 
@@ -102,8 +110,7 @@ class CourseApp(App[None]):
         self,
         course: Course,
         workspace: Workspace,
-        progress: Progress,
-        core: Core,
+        session: Session,
         *,
         watch: bool,
         idle_notice_after: float,
@@ -114,8 +121,8 @@ class CourseApp(App[None]):
         super().__init__()
         self.course = course
         self.workspace = workspace
-        self.progress = progress
-        self.core = core
+        self.session = session
+        session.on_warning = self._session_warning  # may be called from a worker
         self.watching = watch
         self.idle_notice_after = idle_notice_after
         self.needs_password = needs_password
@@ -177,6 +184,10 @@ class CourseApp(App[None]):
     # ------------------------------------------------------------ helpers
 
     @property
+    def progress(self) -> Progress:
+        return self.session.progress
+
+    @property
     def lesson(self) -> Lesson:
         return self.course.lessons[self.state.lesson_index]
 
@@ -184,28 +195,27 @@ class CourseApp(App[None]):
         """passed | failing | not-started | unsupported | running."""
         if self.state.running == lesson.id:
             return "running"
-        status = self.progress.state(lesson.id).status
-        if status != "passed" and unsupported_reason(lesson, self.state.host):
-            return "unsupported"
-        return status
+        return self.session.status(lesson, self.state.host)
 
     def hints_revealed(self, lesson: Lesson) -> int:
-        return min(self.progress.state(lesson.id).hints_revealed, len(lesson.hints))
+        return len(self.session.hints(lesson).shown)
 
     def _refresh_lessons(self) -> None:
-        rows = []
-        for lesson in self.course.lessons:
-            saved = self.progress.state(lesson.id)
-            rows.append(
-                LessonRow(
-                    lesson.id,
-                    lesson.number,
-                    lesson.title,
-                    self.lesson_status(lesson),
-                    saved.score,
-                    lesson.max_score,
-                )
+        rows = [
+            LessonRow(
+                row.id,
+                row.number,
+                row.title,
+                "running"
+                if self.state.running == row.id
+                else "passed-older"
+                if row.outdated
+                else row.status,
+                row.score,
+                row.max_score,
             )
+            for row in self.session.lessons(self.state.host)
+        ]
         self.query_one(LessonList).show_rows(rows)
         passed = sum(row.status == "passed" for row in rows)
         self.query_one("#overall-label", Label).update(f"Passed {passed}/{len(rows)} lessons")
@@ -218,7 +228,7 @@ class CourseApp(App[None]):
         lines = [f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"]
         reason = unsupported_reason(lesson, self.state.host)
         if status == "unsupported" and reason:
-            vm = "v runs it in a VM; " if self.core.run_vm else ""
+            vm = "v runs it in a VM; "  # the TUI's way out, added here once
             lines.append(f"⊘ {vm}{reason}")
         watch = "watch on" if self.watching else "watch off"
         lines.append(f"{self._probe_display()} · {watch}")
@@ -268,37 +278,21 @@ class CourseApp(App[None]):
             pane.show_message(f"! The run could not be done: {self.state.errors[lesson.id]}")
         elif outcome is not None:
             chart = bars_for(lesson.slug, outcome.recording)
-            pane.show_report(outcome.report, self._explain(outcome), chart)
+            pane.show_report(outcome.report, explanation(outcome), chart)
         elif reason := unsupported_reason(lesson, self.state.host):
-            vm = " Press v to run it in a VM." if self.core.run_vm else ""
-            pane.show_message(f"⊘ This machine cannot run this lesson: {reason}{vm}")
+            pane.show_message(
+                f"⊘ This machine cannot run this lesson: {reason}. Press v to run it in a VM."
+            )
         else:
             pane.show_message(NO_RESULTS)
 
-    def _explain(self, outcome: Outcome) -> str:
-        """Plain-words help for bcc / clang / verifier errors on stderr."""
-        if outcome.report.status == "pass":
-            return ""
-        notes = [run.error for run in outcome.recording.runs.values() if run.error]
-        stderr = "\n".join(line for run in outcome.recording.runs.values() for line in run.err())
-        if stderr.strip():
-            try:
-                hints = self.core.explain(stderr, outcome.recording.probe_source)
-            except Exception as exc:  # the explainer must never take the app down
-                hints = []
-                notes.append(f"(the error explainer failed: {exc})")
-            for hint in hints[:3]:
-                where = f" (line {hint.line})" if getattr(hint, "line", None) else ""
-                notes.append(f"• {hint.title}{where}: {hint.cause} Fix: {hint.fix}")
-        return "\n".join(notes)
-
     def _show_hints(self, lesson: Lesson) -> None:
-        shown = self.hints_revealed(lesson)
+        hints = self.session.hints(lesson)
         if not lesson.hints:
             text = "This lesson has no hints."
         else:
-            lines = [f"Hint {i + 1}/{len(lesson.hints)}: {lesson.hints[i]}" for i in range(shown)]
-            left = len(lesson.hints) - shown
+            lines = [f"Hint {i + 1}/{hints.total}: {text}" for i, text in enumerate(hints.shown)]
+            left = hints.total - len(hints.shown)
             lines.append(
                 f"{left} more hint(s): press h to reveal the next one."
                 if left
@@ -332,15 +326,18 @@ class CourseApp(App[None]):
 
     # ------------------------------------------------------------ workers (no widgets)
 
+    def _session_warning(self, text: str) -> None:
+        self.post_message(SessionNotice(text))  # thread-safe: the handler notifies
+
     def _detect_host(self) -> None:
         try:
-            facts = self.core.detect_host()
+            facts = self.session.host()
         except Exception as exc:  # reported, not raised: the app stays usable
             self.post_message(HostDetected(None, f"could not detect host facts: {exc}"))
         else:
             self.post_message(HostDetected(facts))
 
-    def _run_core(self, run: RunFn, lesson: Lesson, probe: Path) -> None:
+    def _run_session(self, vm: bool, lesson: Lesson, probe: Path) -> None:
         push = self.buffer.push
 
         def on_line(step: str, line: Any) -> None:
@@ -350,8 +347,17 @@ class CourseApp(App[None]):
             self._step = (step, phase)  # one atomic assignment; the UI timer reads it
 
         try:
-            outcome = run(lesson, probe, on_line, on_event)
-        except Exception as exc:  # a core failure becomes a message, not a crash
+            outcome = self.session.check(
+                lesson,
+                probe,
+                vm="on" if vm else "off",
+                refuse_unsupported=False,  # the report says "unsupported"; v is the way out
+                save_progress=False,  # recorded by on_run_finished, on the app's thread
+                on_line=on_line,
+                on_event=on_event,
+                on_progress=vm_progress_lines(on_line, on_event),
+            )
+        except Exception as exc:  # a session failure becomes a message, not a crash
             self.post_message(RunFailed(lesson.id, str(exc) or type(exc).__name__))
         else:
             self.post_message(RunFinished(lesson.id, outcome))
@@ -395,6 +401,9 @@ class CourseApp(App[None]):
 
     # ------------------------------------------------------------ message handlers
 
+    def on_session_notice(self, message: SessionNotice) -> None:
+        self.notify(message.text, severity="warning", timeout=10)
+
     def on_host_detected(self, message: HostDetected) -> None:
         if message.error:
             self.notify(message.error, severity="warning", timeout=10)
@@ -419,12 +428,15 @@ class CourseApp(App[None]):
     def on_run_finished(self, message: RunFinished) -> None:
         self._flush_output()
         report = message.outcome.report
+        assert report is not None  # the app always scores
         self.state.outcomes[message.lesson_id] = message.outcome
         if message.outcome.recording.host.get("features"):
             self.state.host = message.outcome.recording.host  # the facts the run used
         self.state.errors.pop(message.lesson_id, None)
-        self.progress.record(report)
-        self._save_progress()
+        try:
+            self.session.record_result(report)
+        except ProgressError as exc:  # one sentence
+            self.notify(str(exc), title="Progress not saved", severity="error", timeout=10)
         self._end_run(f"Finished: {summary_line(report)}")
         if message.lesson_id == self.lesson.id:
             self._show_results(self.lesson)
@@ -440,12 +452,6 @@ class CourseApp(App[None]):
         if message.lesson_id == self.lesson.id:
             self._show_results(self.lesson)
         self.notify(message.error, title="Run failed", severity="error", timeout=10)
-
-    def _save_progress(self) -> None:
-        try:
-            self.progress.save()
-        except Exception as exc:  # runner.progress.ProgressError: one sentence
-            self.notify(str(exc), title="Progress not saved", severity="error", timeout=10)
 
     def _end_run(self, text: str) -> None:
         self.state.running = None
@@ -464,16 +470,13 @@ class CourseApp(App[None]):
     # ------------------------------------------------------------ actions
 
     def action_run(self) -> None:
-        self._start_run(self.core.run, "")
+        self._start_run(False)
 
     def action_run_vm(self) -> None:
         """The same checks inside a stock-kernel VM (for kprobe lessons)."""
-        if self.core.run_vm is None:
-            self.notify("Running in a VM is not offered here.", severity="warning")
-        else:
-            self._start_run(self.core.run_vm, " in a VM")
+        self._start_run(True)
 
-    def _start_run(self, run: RunFn, where: str) -> None:
+    def _start_run(self, vm: bool) -> None:
         lesson = self.lesson
         if self.state.running is not None:
             self.state.rerun_pending = True
@@ -485,7 +488,7 @@ class CourseApp(App[None]):
         if not self._privileges_ready():
             return
         self.state.running = lesson.id
-        self.state.running_where = where
+        self.state.running_where = " in a VM" if vm else ""
         self.state.run_started = time.monotonic()
         self.state.errors.pop(lesson.id, None)
         self.buffer.reset()
@@ -495,7 +498,7 @@ class CourseApp(App[None]):
         self.query_one(TabbedContent).active = "output"
         self._refresh_lessons()
         self.run_worker(
-            partial(self._run_core, run, lesson, probe), thread=True, group="run", name="run"
+            partial(self._run_session, vm, lesson, probe), thread=True, group="run", name="run"
         )
 
     def _privileges_ready(self) -> bool:
@@ -543,33 +546,36 @@ class CourseApp(App[None]):
 
     def action_hint(self) -> None:
         lesson = self.lesson
-        if not lesson.hints:
-            self.notify("This lesson has no hints.")
-        elif self.hints_revealed(lesson) >= len(lesson.hints):
-            self.notify("All hints are shown; the solution (s) unlocks once the lesson passes.")
+        try:
+            hints = self.session.hint(lesson)
+        except ProgressError as exc:
+            self.notify(str(exc), title="Progress not saved", severity="error", timeout=10)
         else:
-            self.progress.reveal_hint(lesson.id, len(lesson.hints))
-            self._save_progress()
+            if not lesson.hints:
+                self.notify("This lesson has no hints.")
+            elif not hints.revealed:
+                self.notify("All hints are shown; the solution (s) unlocks once the lesson passes.")
         self._show_hints(lesson)
         self.query_one(TabbedContent).active = "hints"
 
     def action_solution(self) -> None:
         lesson = self.lesson
-        if self.lesson_status(lesson) != "passed":
+        gate = self.session.solution(lesson)
+        if gate.refusal == "locked":
             self.notify(
                 "The reference solution unlocks once this lesson passes: press r to run the checks."
             )
-        elif lesson.solution is None or not lesson.solution.is_file():
-            self.notify(f"{lesson.id} has no reference solution.", severity="warning")
+        elif gate.text is None:
+            self.notify(gate.reason, severity="warning")
         else:
-            self.push_screen(SolutionScreen(lesson.title, lesson.solution.read_text()))
+            self.push_screen(SolutionScreen(lesson.title, gate.text))
 
     def action_doctor(self) -> None:
         self.push_screen(DoctorScreen(self._doctor_text() if self.state.host else None))
 
     def _doctor_text(self) -> str:
         try:
-            return self.core.doctor_text(self.state.host or {})
+            return self.session.doctor_text(self.state.host or {})
         except Exception as exc:
             return f"Could not format the host facts: {exc}"
 
@@ -610,8 +616,8 @@ class CourseApp(App[None]):
                 severity="warning",
             )
             return
-        if self.state.running is not None and self.core.cancel is not None:
-            self.core.cancel()  # the worker's probe gets SIGINT, TERM, KILL; nothing survives
+        if self.state.running is not None:
+            self.session.cancel()  # the worker's probe gets SIGINT, TERM, KILL; nothing survives
         self._stop_watch()
         self.exit()
 
@@ -641,7 +647,7 @@ def build_app(
     workspace: Workspace,
     *,
     watch: bool = True,
-    core: Core | None = None,
+    session: Session | None = None,
     progress: Progress | None = None,
     start_lesson: str | None = None,
     idle_notice_after: float = 120.0,
@@ -649,22 +655,27 @@ def build_app(
 ) -> CourseApp:
     """The one factory for `course start` and the tests.
 
-    `core` defaults to the real runner (execute + grade + host + explain);
-    tests pass a Core whose `run` needs no root. `progress` defaults to the
-    workspace's progress file; a corrupt one is moved aside and reported."""
+    `session` defaults to the real one (runner.session.Session over this
+    course and workspace); tests pass a Session whose `run_lesson` needs no
+    root. `progress` defaults to the workspace's progress file; a corrupt
+    one is moved aside and reported. `needs_password` defaults to the
+    session's sudo readiness (the one that asks sudo for the root guard)."""
     notices: list[str] = []
-    if progress is None:
+    if progress is None and (session is None or not session.progress_loaded):
         progress, warning = Progress.load(workspace.progress_path)
         if warning:
             notices.append(str(warning))
+    if session is None:
+        session = Session(course, workspace, python=sys.executable)
+    if progress is not None:
+        session.progress = progress
     return CourseApp(
         course,
         workspace,
-        progress,
-        core or real_core(sys.executable, workspace.cache_dir, course.dir),
+        session,
         watch=watch,
         idle_notice_after=idle_notice_after,
-        needs_password=needs_password or sudo.needs_password,
+        needs_password=needs_password or session.needs_password,
         start_lesson=start_lesson,
         notices=notices,
     )

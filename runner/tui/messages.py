@@ -7,20 +7,20 @@ from typing import Any
 
 from textual.message import Message
 
-from runner.tui.core import Outcome
+from runner.session import CheckOutcome
 
 
 class RunFinished(Message):
-    """The core ran and graded a lesson."""
+    """The session ran and graded a lesson."""
 
-    def __init__(self, lesson_id: str, outcome: Outcome) -> None:
+    def __init__(self, lesson_id: str, outcome: CheckOutcome) -> None:
         super().__init__()
         self.lesson_id = lesson_id
         self.outcome = outcome
 
 
 class RunFailed(Message):
-    """The core could not run a lesson; `error` is one sentence."""
+    """The session could not run a lesson; `error` is one sentence."""
 
     def __init__(self, lesson_id: str, error: str) -> None:
         super().__init__()
@@ -52,3 +52,12 @@ class WatchFailed(Message):
         super().__init__()
         self.lesson_id = lesson_id
         self.error = error
+
+
+class SessionNotice(Message):
+    """Something the session wants the learner to know (tracefs not mounted,
+    progress file moved aside); the run goes on."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

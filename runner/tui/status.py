@@ -12,6 +12,7 @@ VERDICT_SYMBOL = {
 
 LESSON_SYMBOL = {
     "passed": "✔",
+    "passed-older": "✔",
     "failing": "✘",
     "not-started": "·",
     "unsupported": "⊘",
@@ -20,6 +21,7 @@ LESSON_SYMBOL = {
 
 LESSON_WORD = {
     "passed": "passed",
+    "passed-older": "passed (older version)",  # the lesson changed since it passed
     "failing": "failing",
     "not-started": "not started",
     "unsupported": "unsupported",

@@ -97,7 +97,8 @@ def test_passing_in_the_workspace_unlocks_the_solution(capsys, workspace) -> Non
     code, out, _ = course(capsys, *base(workspace), "check", "01")
     assert code == 0
     assert "01-opens: PASS  3/3 points" in out and "All checks passed." in out
-    assert "[main] Attached to syscalls:sys_enter_openat" in out  # streamed while running
+    # verdict first: the probe's own lines are not streamed without --verbose
+    assert "[main] Attached to syscalls:sys_enter_openat" not in out
     code, shown, _ = course(capsys, *base(workspace), "solution", "01")
     assert code == 0 and shown == SOLUTION.read_text()
 
@@ -184,3 +185,29 @@ def test_check_with_vm_runs_a_kprobe_lesson_in_a_stock_kernel(capsys, workspace)
     assert code == 0, (report, err)
     assert report["status"] == "pass" and report["where"].startswith("vm:")
     assert "[vm] booting" in err
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_check_of_lesson_06_shows_the_verdict_in_under_30_lines(tmp_path, workspace) -> None:
+    """BUG: `course check 06` printed more than 8,000 lines of probe output
+    before the result. By default it shows progress, then the verdict; the
+    recording still keeps every line."""
+    solution = REPO / "solutions" / "06-tracepoints" / "probe.py"
+    record = tmp_path / "run.json"
+    done = subprocess.run(
+        [str(COURSE_BIN), "--workspace", str(workspace), "check", "06", "--file", str(solution)]
+        + ["--record", str(record)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = (done.stdout + done.stderr).splitlines()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(lines) < 30, lines
+    assert done.stdout.startswith("06-tracepoints: PASS")
+    assert "[main] running" in done.stderr and "[tests] running" in done.stderr
+    recorded = json.loads(record.read_text())
+    main = recorded["runs"]["main"]
+    assert len(main["lines"]) > 100 and main["stdout_lines"] >= len(lines)

@@ -1,4 +1,4 @@
-"""Fixtures for the TUI tests; see tui_helpers for the scripted core."""
+"""Fixtures for the TUI tests; see tui_helpers for the scripted runner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_helpers import ScriptedCore, fixture_course
+from tui_helpers import ScriptedRunner, fixture_course
 
 from runner.tui.app import CourseApp, build_app
 from runner.workspace import Workspace
@@ -19,8 +19,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def scripted() -> ScriptedCore:
-    return ScriptedCore()
+def scripted() -> ScriptedRunner:
+    return ScriptedRunner()
 
 
 @pytest.fixture
@@ -29,10 +29,10 @@ def workspace(tmp_path: Path) -> Workspace:
 
 
 @pytest.fixture
-def make_app(scripted: ScriptedCore, workspace: Workspace) -> Callable[..., CourseApp]:
+def make_app(scripted: ScriptedRunner, workspace: Workspace) -> Callable[..., CourseApp]:
     def make(**options: Any) -> CourseApp:
         options.setdefault("watch", False)
-        options.setdefault("core", scripted.core())
+        options.setdefault("session", scripted.session(workspace))
         options.setdefault("needs_password", lambda: False)
         return build_app(fixture_course(), workspace, **options)
 

@@ -34,6 +34,49 @@ def test_sections_keep_every_line_once():
 def test_sections_of_a_text_without_headings_is_one_section():
     assert [s.title for s in split_sections("just text\n")] == ["Introduction"]
     assert len(split_sections("")) == 1
+    only = split_sections("# Only a title\ntext\n")
+    assert [(s.title, s.body) for s in only] == [("Only a title", "# Only a title\ntext\n")]
+
+
+def test_sections_follow_commonmark_fences_and_headings():
+    # An unclosed fence runs to the end, so the `##` after it is code; a
+    # `##` in a block quote or list item does not cut the quote or list.
+    text = "## A\n> ## quoted\n- ## listed\n\n## B\n```bash\nmake\n## not a heading\n"
+    sections = split_sections(text)
+    assert [s.title for s in sections] == ["A", "B"]
+    assert sections[0].body == "## A\n> ## quoted\n- ## listed\n"
+    assert sections[1].line == 5 and sections[1].body.endswith("## not a heading\n")
+
+
+def test_sections_of_a_fence_in_a_list_item_and_closing_hashes():
+    text = "# T #\n\n1. run:\n\n   ```sh\n## comment\n   ```\n## Next ##\nx\n"
+    sections = split_sections(text)
+    # `## comment` is not indented enough to stay in the list item, so
+    # CommonMark ends the item (and its fence) there: it is a heading, and the
+    # indented ``` after it opens a new fence that runs to the end.
+    assert [s.title for s in sections] == ["T", "comment"]
+    assert "## Next ##" in sections[1].body
+    indented = text.replace("## comment", "   ## comment")
+    assert [s.title for s in split_sections(indented)] == ["T", "Next"]
+
+
+def test_sections_of_every_shipped_lesson_cut_between_blocks():
+    # Each section parses on its own into the same fenced blocks as the whole
+    # text: no cut falls inside a fence, and every line is kept once.
+    from runner.course.markdown import fenced_blocks
+
+    texts = sorted((Path(__file__).resolve().parents[2] / "lessons").glob("*/README.md"))
+    assert texts
+    for path in texts:
+        text = path.read_text(encoding="utf-8")
+        sections = split_sections(text)
+        assert len(sections) > 1, path
+        whole = [(b.lang, b.lines) for b in fenced_blocks(text)]
+        parts = [(b.lang, b.lines) for s in sections for b in fenced_blocks(s.body)]
+        assert parts == whole, path
+        kept = [ln for s in sections for ln in s.body.splitlines() if ln.strip()]
+        assert kept == [ln for ln in text.splitlines() if ln.strip()], path
+        assert all(s.body.startswith("## ") for s in sections[1:]), path
 
 
 def _solution(name: str):
@@ -127,7 +170,7 @@ def test_keymap_file(tmp_path):
 
 def test_facts_gathered_without_root_are_not_trusted_about_the_kernel():
     from runner.model import Lesson
-    from runner.tui.core import lacked_privileges, unsupported_reason
+    from runner.session import lacked_privileges, unsupported_reason
 
     no_root = {
         "root": False,

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tui_helpers import ScriptedCore, fixture_course, wait_until
+from tui_helpers import ScriptedRunner, fixture_course, wait_until
 
 from runner.tui.app import build_app
 from runner.workspace import Workspace
@@ -23,12 +23,12 @@ SNAP_WORKSPACE = Path("/tmp/ebpfc-tui-snapshots/ws")
 def app_factory():
     def make(status: str = "fail", **options):
         shutil.rmtree(SNAP_WORKSPACE, ignore_errors=True)
-        scripted = ScriptedCore(status=status)
+        scripted = ScriptedRunner(status=status)
         return build_app(
             fixture_course(),
             Workspace(SNAP_WORKSPACE),
             watch=False,
-            core=scripted.core(),
+            session=scripted.session(Workspace(SNAP_WORKSPACE)),
             needs_password=lambda: False,
             **options,
         )
@@ -78,7 +78,7 @@ def test_output_tab_after_a_run(snap_compare, app_factory):
 def test_bar_chart_of_a_passed_sampling_lesson(snap_compare, app_factory):
     async def before(pilot):
         await _host_known(pilot)
-        pilot.app.core.run.__self__.lines = [
+        pilot.app.session._run_lesson.__self__.lines = [
             "Collected 600 samples",
             "Top processes by samples:",
             "    PID  COMM              SAMPLES",

@@ -3,11 +3,13 @@
 The course is built from model types over files in tests/tui/fixtures (the
 TUI takes a Course; loading YAML is runner.course.load's business and tested
 there). Workspace and Progress are the real ones in a temporary folder.
-Only the core's run is scripted, because a real run needs root and BPF:
-the tmux end-to-end test (test_e2e_tmux.py) uses the real core."""
+Only the session's runner (run_lesson, the VM, the grade) and its host
+facts are scripted, because a real run needs root and BPF: the tmux
+end-to-end tests (test_e2e_tmux*.py) use the real session."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from runner.model import (
     Run,
 )
 from runner.progress import Progress
-from runner.tui.core import Core, Outcome
+from runner.session import Session
 from runner.workspace import Workspace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lessons"
@@ -69,14 +71,23 @@ def report_for(lesson: Lesson, status: str) -> Report:
     """A graded report: both checks pass, or `events` fails."""
     events_ok = status == "pass"
     checks = [
-        CheckResult("banner", "output.line", "pass", "The banner was printed.", 1, 1, 1, 1),
+        CheckResult(
+            "banner",
+            "output.line",
+            "pass",
+            "The banner was printed.",
+            {"pattern": "^Attached", "min": 1, "max": None},
+            {"matching": 1, "lines": 3, "examples": ["Attached to openat"]},
+            1,
+            1,
+        ),
         CheckResult(
             "events",
             "events.match",
             "pass" if events_ok else "fail",
             "Lines for the workload's pid." if events_ok else "No line had the workload's pid.",
-            ">= 3 lines with pid 4242",
-            "3 lines" if events_ok else "0 lines",
+            {"where": {"pid": 4242}, "min": 3, "max": None},
+            {"matching": 3 if events_ok else 0, "other": 0, "lines": 3, "examples": []},
             2 if events_ok else 0,
             2,
             "" if events_ok else "Print the pid with bpf_get_current_pid_tgid() >> 32.",
@@ -86,42 +97,73 @@ def report_for(lesson: Lesson, status: str) -> Report:
     return Report(lesson.id, "pass" if events_ok else "fail", score, 3, checks)
 
 
+# Host facts as runner.live.host.detect reports them on a cloud kernel
+# without kprobes (recorded here, trimmed to what the doctor table reads).
+FACTS: dict[str, Any] = {
+    "kernel_release": "6.18.0-fixture",
+    "arch": "x86_64",
+    "root": True,
+    "sudo": "root",
+    "bcc_version": "0.29.1",
+    "headers": "exact",
+    "headers_path": "/lib/modules/6.18.0-fixture/build",
+    "tracefs": True,
+    "debugfs": True,
+    "btf": True,
+    "lockdown": "none",
+    "kvm": {"ok": False, "reason": "/dev/kvm is missing"},
+    "features": {
+        "kprobes": {"ok": False, "reason": "this kernel was built without kprobes"},
+        "tracepoints": {"ok": True, "reason": ""},
+    },
+}
+
+
 @dataclass
-class ScriptedCore:
-    """Stands in for runner.live.execute + runner.grade: streams `lines` through
-    on_line from the worker thread, then returns a report with `status`."""
+class ScriptedRunner:
+    """Stands in for runner.live.execute.run_lesson (and the VM, and
+    runner.grade): streams `lines` through on_line from the worker thread,
+    then the grade returns a report with `status`. Everything else is the
+    real runner.session.Session."""
 
     status: str = "pass"
     lines: list[str] = field(default_factory=lambda: ["Attached to openat", "event pid=4242"])
     stderr: list[str] = field(default_factory=list)
     raises: Exception | None = None
-    facts: dict[str, Any] = field(
-        default_factory=lambda: {
-            "features": {
-                "kprobes": {"ok": False, "reason": "this kernel was built without kprobes"},
-                "tracepoints": {"ok": True, "reason": ""},
-            }
-        }
-    )
+    recording: Recording | None = None  # returned as is when set
+    grade_real: bool = False  # grade with runner.grade instead of report_for
+    facts: dict[str, Any] = field(default_factory=lambda: json.loads(json.dumps(FACTS)))
     calls: list[tuple[str, Path]] = field(default_factory=list)
     vm_calls: list[str] = field(default_factory=list)
-    explained: list[str] = field(default_factory=list)
     release: threading.Event | None = None  # when set, a run waits for it
-    cancelled: bool = False
+    cancel_event: threading.Event | None = None  # the session's, handed to each run
 
-    def run(
+    def run_lesson(
         self,
         lesson: Lesson,
         probe: Path,
-        on_line: Callable[[str, Line], None],
-        on_event: Callable[[str, str], None],
-    ) -> Outcome:
+        *,
+        python: str,
+        host: dict[str, Any],
+        on_line: Callable[[str, Line], None] | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+        only: list[str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Recording:
         self.calls.append((lesson.id, probe))
-        on_event("main", "started")
+        self.cancel_event = cancel
+        on_line = on_line or (lambda _step, _line: None)
+        if on_event is not None:
+            on_event("main", "started")
         if self.release is not None:
             self.release.wait(30)
         if self.raises is not None:
             raise self.raises
+        if self.recording is not None:
+            for run in self.recording.runs.values():
+                for line in run.lines:
+                    on_line(run.id, line)
+            return self.recording
         kept = []
         for i, text in enumerate(self.lines):
             line = Line(i * 0.001, "out", text)
@@ -131,52 +173,55 @@ class ScriptedCore:
             line = Line(0.5, "err", text)
             on_line("main", line)
             kept.append(line)
-        recording = Recording(
+        return Recording(
             lesson.id,
             str(probe),
             probe.read_text(),
             runs={"main": Run("main", lines=kept[:20000], stdout_lines=len(self.lines))},
         )
-        return Outcome(recording, report_for(lesson, self.status))
 
-    def run_vm(
+    def run_in_vm(
         self,
-        lesson: Lesson,
-        probe: Path,
-        on_line: Callable[[str, Line], None],
-        on_event: Callable[[str, str], None],
-    ) -> Outcome:
-        self.vm_calls.append(lesson.id)
-        on_line("vm", Line(0.0, "err", "booting the VM kernel 6.1.0-56-amd64"))
-        return self.run(lesson, probe, on_line, on_event)
+        course_dir: Path,
+        jobs: list[Any],
+        *,
+        python: str,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> dict[str, Recording]:
+        course = fixture_course()
+        found = {}
+        for job in jobs:
+            self.vm_calls.append(job.lesson_id)
+            if on_progress is not None:
+                on_progress("booting the VM kernel 6.1.0-56-amd64")
+            lesson = course.lesson(job.lesson_id)
+            assert lesson is not None
+            found[job.key] = self.run_lesson(lesson, Path(job.probe_path), python=python, host={})
+        return found
 
-    def explain(self, stderr: str, source: str | None) -> list[Any]:
-        self.explained.append(stderr)
+    def grade(self, lesson: Lesson, recording: Recording) -> Report:
+        if self.grade_real:
+            from runner.grade import grade
 
-        @dataclass
-        class Hint:
-            title: str
-            cause: str
-            fix: str
-            line: int | None
+            return grade(lesson, recording)
+        return report_for(lesson, self.status)
 
-        return [Hint("Kernel headers missing", "bcc found no headers.", "Run setup.sh.", None)]
+    @property
+    def cancelled(self) -> bool:
+        """Whether the session asked the run under way to stop."""
+        return self.cancel_event is not None and self.cancel_event.is_set()
 
-    def core(self) -> Core:
-        return Core(
-            run=self.run,
-            detect_host=lambda: self.facts,
-            doctor_text=lambda facts: f"kernel: fixture\nkprobes: {facts['features']['kprobes']}",
-            explain=self.explain,
-            run_vm=self.run_vm,
-            cancel=self.cancel,
+    def session(self, workspace: Workspace, course: Course | None = None) -> Session:
+        return Session(
+            course or fixture_course(),
+            workspace,
+            run_lesson=self.run_lesson,
+            run_in_vm=self.run_in_vm,
+            grade=self.grade,
+            detect=lambda **_: self.facts,
+            needs_password=lambda: False,
+            ensure_tracefs=lambda: None,
         )
-
-    def cancel(self) -> None:
-        """What quitting mid-run asks of the core: stop the run (here: release it)."""
-        self.cancelled = True
-        if self.release is not None:
-            self.release.set()
 
 
 def saved_progress(workspace: Workspace) -> Progress:

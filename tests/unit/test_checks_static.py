@@ -93,15 +93,15 @@ def test_clean_imports_pass():
 
 
 def test_undeclared_and_missing_imports_fail_with_lines():
-    source = "import os\nimport markdown_it\nimport no_such_module_xyz\nfrom os import nothere\n"
+    source = "import os\nimport rich\nimport no_such_module_xyz\nfrom os import nothere\n"
     findings = import_findings(source)
     assert [(line, mod) for line, mod, _ in findings] == [
-        (2, "markdown_it"),
+        (2, "rich"),
         (3, "no_such_module_xyz"),
     ]
     v = judge("static.imports", {}, make_ctx(source=source))
     assert v.status == "fail"
-    assert v.message.startswith("Line 2: 'markdown_it' is third-party and not declared")
+    assert v.message.startswith("Line 2: 'rich' is third-party and not declared")
 
 
 def test_missing_submodule_fails():

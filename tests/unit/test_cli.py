@@ -647,3 +647,272 @@ def test_doctor_json_includes_tracefs_advice(capsys, workspace, fake_host, monke
     assert code == 0
     facts = json.loads(out)
     assert facts["tracefs_advice"] == advice and facts["kernel_release"] == "6.18.0-test"
+
+
+# ---------------------------------------------------------------- advice said once
+
+# Host facts as detected on a kernel built without kprobes: the reason is
+# runner.live.host's own sentence (it carries no advice; the CLI adds it).
+NO_KPROBES = {
+    "kernel_release": "6.18.44-fc-v1045",
+    "root": True,
+    "sudo": "root",
+    "features": {
+        "kprobes": {
+            "ok": False,
+            "reason": __import__("runner.live.host", fromlist=["x"]).kprobes_missing_reason(
+                "# CONFIG_KPROBES is not set\n", False
+            ),
+        },
+        "tracepoints": {"ok": True, "reason": ""},
+        "bpf": {"ok": True, "reason": ""},
+    },
+}
+
+
+def advice_count(text: str) -> int:
+    """How many times the way out is given (each piece of advice names --vm)."""
+    return text.count("--vm")
+
+
+@pytest.fixture
+def no_kprobes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("runner.live.host.detect", lambda **_: json.loads(json.dumps(NO_KPROBES)))
+    monkeypatch.setattr("runner.live.host.ensure_tracefs", lambda: None)
+
+
+def test_list_gives_the_vm_advice_once(capsys, workspace, no_kprobes) -> None:
+    code, out, _ = course(capsys, *base(workspace), "list")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "02-kprobe" in line)
+    assert "CONFIG_KPROBES" in line and advice_count(line) == 1, line
+
+
+def test_check_of_an_unsupported_lesson_gives_the_advice_once(capsys, workspace, no_kprobes):
+    code, out, err = course(capsys, *base(workspace), "check", "02")
+    assert code == 2 and out == ""
+    one_sentence_error(err)
+    assert "CONFIG_KPROBES" in err and advice_count(err) == 1, err
+
+
+def test_validate_gives_the_vm_advice_once(capsys, workspace, no_kprobes) -> None:
+    # The real runner: an unsupported step is marked without running anything.
+    code, out, _ = course(capsys, *base(workspace), "validate", "--lesson", "02")
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == ["UNSUPPORTED", "UNSUPPORTED"]
+    assert all("CONFIG_KPROBES" in line and advice_count(line) == 0 for line in lines[:-1])
+    assert lines[-1].startswith("0 passed, 0 failed, 2 unsupported here")
+    assert advice_count(out) == 1, out
+
+
+def test_six_concurrent_hint_commands_lose_no_update(tmp_path: Path) -> None:
+    """`course hint 08` six times at once: the lock around read-modify-write
+    keeps every reveal (without it, concurrent saves overwrite each other)."""
+    argv = [sys.executable, "-m", "runner.cli", "--workspace", str(tmp_path), "hint", "08"]
+    procs = [
+        subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    saved = json.loads((tmp_path / ".course" / "progress.json").read_text())
+    assert saved["lessons"]["08-combining"]["hints_revealed"] == 6
+
+
+# ---------------------------------------------------------------- check output, test, open
+
+
+class FakeRun:
+    """Stands in for runner.live.execute.run_lesson: prints a flood of lines
+    through on_line (as a busy probe does) and returns the passing recording."""
+
+    def __init__(self, lines: int = 8000) -> None:
+        self.lines = lines
+
+    def __call__(self, lesson, probe, *, python, host, on_line=None, on_event=None, **_):
+        from runner.model import Line
+
+        if on_event is not None:
+            on_event("main", "started")
+        for i in range(self.lines):
+            if on_line is not None:
+                on_line("main", Line(i / 1000, "out", f"noise line {i}"))
+        return Recording.from_dict(recording())
+
+
+@pytest.fixture
+def fake_run(monkeypatch: pytest.MonkeyPatch, fake_host) -> FakeRun:
+    fake = FakeRun()
+    monkeypatch.setattr("runner.live.execute.run_lesson", fake)
+    monkeypatch.setattr("runner.live.host.ensure_tracefs", lambda: None)
+    return fake
+
+
+def test_check_shows_the_verdict_not_the_probes_output(capsys, workspace, fake_run) -> None:
+    # BUG: `course check 06` printed 8,000 lines of probe output before the result
+    code, out, err = course(capsys, *base(workspace), "check", "01")
+    assert code == 0, err
+    lines = (out + err).splitlines()
+    assert len(lines) < 30, lines
+    assert "noise line" not in out + err
+    assert out.splitlines()[0].startswith("01-opens: PASS")
+    assert "[main] running" in err  # the progress (plain lines: stderr is not a terminal)
+    # the first check on an empty workspace says where the starter went, once
+    assert f"copied the starter of 01-opens to {workspace / '01-opens' / 'probe.py'}" in err
+    course(capsys, *base(workspace), "check", "01")
+    assert "copied the starter" not in capsys.readouterr().err
+
+
+def test_check_verbose_and_run_stream_every_line(capsys, workspace, fake_run) -> None:
+    fake_run.lines = 50
+    code, out, err = course(capsys, *base(workspace), "check", "01", "--verbose")
+    assert code == 0 and out.count("[main] noise line") == 50
+    assert "marker-open" in out  # every check listed
+    code, out, _ = course(capsys, *base(workspace), "run", "01")
+    assert out.count("[main] noise line") == 50
+
+
+def test_check_lists_only_the_failing_checks(capsys, workspace, fake_run, monkeypatch) -> None:
+    data = recording(summary=5)
+    monkeypatch.setattr("runner.live.execute.run_lesson", lambda *a, **k: Recording.from_dict(data))
+    code, out, _ = course(capsys, *base(workspace), "check", "01")
+    assert code == 1
+    assert "total" in out and "marker-open" not in out
+    assert "1 of 2 checks passed; --verbose lists every check." in out
+
+
+def test_progress_line_is_rewritten_in_place_on_a_terminal() -> None:
+    import io
+
+    from runner.model import Line
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    progress = cli._StepProgress(tty)
+    progress.TTY_INTERVAL = 0.0
+    for i in range(3):
+        progress.line("main", Line(0.0, "out", str(i)))
+    progress.close()
+    text = tty.getvalue()
+    assert "\n" not in text and text.count("\r") >= 4
+    assert "[main] running, 3 lines" in text and text.endswith("\r\x1b[K")
+
+    plain = io.StringIO()
+    progress = cli._StepProgress(plain)
+    for i in range(500):
+        progress.line("main", Line(0.0, "out", str(i)))
+    progress.line("tests", Line(0.0, "out", "x"))
+    progress.close()
+    assert "\r" not in plain.getvalue()
+    assert plain.getvalue().splitlines() == ["[main] running, 0 lines", "[tests] running, 0 lines"]
+
+
+def test_course_test_runs_pytest_with_the_course_interpreter(capsys, workspace, tmp_path) -> None:
+    code, _, err = course(capsys, *base(workspace), "test", "01")
+    assert code == 2 and "has no learner tests" in err
+    course_dir = tmp_path / "course"
+    shutil.copytree(FIXTURE, course_dir)
+    tests = course_dir / "lessons" / "01-opens" / "tests"
+    tests.mkdir()
+    (tests / "test_probe.py").write_text(
+        "import sys\n\ndef test_interpreter():\n"
+        f"    assert sys.executable == {sys.executable!r}\n\n"
+        "def test_fails():\n    assert False\n"
+    )
+    result = subprocess.run(
+        [str(COURSE_BIN), *base(workspace, course_dir), "test", "01", "-k", "interpreter"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 1 deselected" in result.stdout
+    assert "running `python -m pytest -q tests -k interpreter`" in result.stderr
+    assert (workspace / "01-opens" / "course").is_file()
+    result = subprocess.run(
+        [str(COURSE_BIN), *base(workspace, course_dir), "test", "01"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "1 failed, 1 passed" in result.stdout  # pytest's code
+
+
+def test_course_open_uses_the_editor_or_prints_the_path(
+    capsys, workspace, monkeypatch, tmp_path
+) -> None:
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    code, out, _ = course(capsys, *base(workspace), "open", "01")
+    probe = workspace / "01-opens" / "probe.py"
+    assert code == 0 and out.strip() == str(probe) and probe.is_file()
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("EDITOR", "vi")
+    monkeypatch.setenv("VISUAL", f"sh -c 'echo \"$0\" > {seen}'")  # VISUAL wins, shlex-split
+    code, out, _ = course(capsys, *base(workspace), "open", "01")
+    assert code == 0 and out.strip() == str(probe)
+    assert seen.read_text().strip() == str(probe)
+    monkeypatch.setenv("VISUAL", "/no/such/editor")
+    code, _, err = course(capsys, *base(workspace), "open", "01")
+    assert code == 2 and "Cannot start the editor '/no/such/editor'" in err
+
+
+def test_check_vm_without_the_vm_tools_says_run_setup(
+    capsys, workspace, fake_host, monkeypatch
+) -> None:
+    # BUG: it said "run `pip install 'ebpf-course[vm]'`"; the course is not on PyPI
+    monkeypatch.setattr("runner.live.vm._find_vng", lambda: None)
+    code, out, err = course(capsys, *base(workspace), "check", "02", "--vm")
+    assert code == 2 and out == ""
+    one_sentence_error(err)
+    assert "virtme-ng (vng) is not installed: run `./setup.sh --vm`" in err
+    assert "pip install" not in err
+
+
+def test_check_vm_prints_each_progress_line_as_it_happens(
+    capsys, workspace, fake_host, monkeypatch
+) -> None:
+    seen: list[str] = []
+
+    def run_in_vm(course_dir, jobs, *, python, on_progress=None, timeout=None):
+        for step in ("booting test kernel", "VM booted in 3 s", "job-0: running 02-kprobe"):
+            on_progress(step)
+            seen.append(capsys.readouterr().err)  # printed before the VM is done
+        return FakeVm()(course_dir, jobs, python=python, on_progress=lambda _m: None)
+
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda: (True, "VM kernel 6.1.0-test."))
+    monkeypatch.setattr("runner.live.vm.run_in_vm", run_in_vm)
+    code, _, _ = course(capsys, *base(workspace), "check", "02", "--vm")
+    assert code == 1
+    assert "copied the starter of 02-kprobe" in seen[0]
+    assert [s.splitlines()[-1] for s in seen] == [
+        "[vm] booting test kernel",
+        "[vm] VM booted in 3 s",
+        "[vm] job-0: running 02-kprobe",
+    ]
+
+
+def test_doctor_has_a_vm_row(capsys, workspace, fake_host, monkeypatch) -> None:
+    from runner.present import doctor
+
+    ready = {
+        "vng": "/x/vng",
+        "qemu": "/usr/bin/qemu-system-x86_64",
+        "kernel": "/boot/vmlinuz-6.1.0-57-amd64",
+        "kernel_readable": True,
+        "kvm": False,
+        "kvm_reason": "no vmx",
+    }
+    label, ok, detail = doctor.vm_row(ready)
+    assert (label, ok) == ("VM", True)
+    assert "kernel 6.1.0-57-amd64, software emulation" in detail and "25 s" in detail
+    assert "KVM; boots in about 5 s" in doctor.vm_row({**ready, "kvm": True})[2]
+    label, ok, detail = doctor.vm_row({**ready, "vng": None, "kernel": None})
+    assert ok is False
+    assert "missing virtme-ng (vng) and a stock kernel image with matching headers" in detail
+    assert detail.endswith("run `./setup.sh --vm` in the course's folder")
+    monkeypatch.setattr(doctor, "vm_facts", lambda: ready)
+    code, out, _ = course(capsys, *base(workspace), "doctor", "--json")
+    assert code == 0 and json.loads(out)["vm"] == ready

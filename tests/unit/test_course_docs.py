@@ -11,8 +11,9 @@ import pytest
 
 import checks
 from checks.context import Context
-from checks.docs import doc_output_blocks, fenced_blocks
+from checks.docs import doc_output_blocks
 from runner.course.load import load_course
+from runner.course.markdown import fenced_blocks
 from runner.model import Recording
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +31,8 @@ def test_python_snippets_are_sound(lesson) -> None:
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.id for lesson in LESSONS])
 def test_lesson_documents_its_pytest_command_and_expected_output(lesson) -> None:
     text = lesson.text.read_text()
-    bash = [body for info, _, body in fenced_blocks(text) if info in ("bash", "sh", "console")]
-    assert any("pytest" in line for body in bash for line in body)
+    bash = [b.lines for b in fenced_blocks(text) if b.lang in ("bash", "sh", "console")]
+    assert any("course test" in line for lines in bash for line in lines)
     assert doc_output_blocks(text), "no ```output block"
     kinds = {c.kind for c in lesson.checks}
     assert {"docs.pytest_command", "docs.expected_output", "pytest.workflow"} <= kinds

@@ -131,3 +131,16 @@ def test_probe_that_ends_before_ready_fails_with_its_exit_status():
     check = report.checks[0]
     assert check.status == "fail"
     assert "exit status 1" in check.message and "^Attached" in check.message
+
+
+
+def test_run_failed_reads_only_the_checks_of_that_run():
+    from runner.grade import run_failed
+
+    other = CheckSpec(id="other", kind="test.grade.lines", params={"min": 9}, run="later")
+    both = lesson(SPEC, other)
+    passing = recording(lines=LINES, stop_reason="exited")
+    assert run_failed(both, passing, "main") is False  # "other" reads another run
+    failing = recording(lines=LINES[:1], stop_reason="exited")
+    assert run_failed(both, failing, "main") is True
+    assert run_failed(both, passing, "no-such-run") is False

@@ -33,13 +33,19 @@ class LessonList(OptionList):
         self.highlighted = self.get_option_index(lesson_id)
 
 
-_STYLE = {"passed": "green", "failing": "red", "unsupported": "yellow", "running": "cyan"}
+_STYLE = {
+    "passed": "green",
+    "passed-older": "yellow",
+    "failing": "red",
+    "unsupported": "yellow",
+    "running": "cyan",
+}
 
 
 def _prompt(row: LessonRow) -> Text:
     # one line per field, cut with an ellipsis: the list stays two rows a lesson
     text = Text(f"{row.number:02d} {row.title}\n", style="bold", no_wrap=True, overflow="ellipsis")
     text.append(f"   {lesson_label(row.status)}", style=_STYLE.get(row.status, ""))
-    if row.max_score and row.status in ("passed", "failing"):
+    if row.max_score and row.status in ("passed", "passed-older", "failing"):
         text.append(f" {row.score}/{row.max_score}")
     return text

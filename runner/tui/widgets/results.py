@@ -1,11 +1,13 @@
 """The check results: one row per check with symbol AND word, expected vs
-observed, points and the one-sentence message."""
+observed in words (runner.present.render.describe, as `course check`
+prints them), points and the one-sentence message."""
 
 from __future__ import annotations
 
 from textual.widgets import DataTable
 
 from runner.model import CheckResult, Report
+from runner.present.render import describe
 from runner.tui.status import short, verdict_label
 
 COLUMNS = ("status", "check", "expected", "observed", "pts")
@@ -28,8 +30,8 @@ class ResultsTable(DataTable):
             self.add_row(
                 verdict_label(check.status),
                 short(check.id, 20),
-                short(check.expected, 16),
-                short(check.observed, 16),
+                short(describe(check.expected, check.kind), 16),
+                short(describe(check.observed, check.kind), 16),
                 f"{check.points}/{check.max_points}",
                 key=check.id,
             )
@@ -39,8 +41,8 @@ def check_detail(check: CheckResult) -> str:
     """The whole story of one check, for the line under the table."""
     lines = [f"{verdict_label(check.status)} {check.id}: {check.message}"]
     if check.status != "pass":
-        lines.append(f"expected: {short(check.expected, 300)}")
-        lines.append(f"observed: {short(check.observed, 300)}")
+        lines.append(f"expected: {short(describe(check.expected, check.kind), 300)}")
+        lines.append(f"observed: {short(describe(check.observed, check.kind), 300)}")
         if check.hint:
             lines.append(f"hint: {check.hint}")
     return "\n".join(lines)

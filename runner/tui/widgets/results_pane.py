@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from runner.model import Report
+from runner.present.notes import format_notes
+from runner.session import CheckOutcome
 from runner.tui.widgets.bar_chart import BarChart
 from runner.tui.widgets.results import ResultsTable, check_detail
 
@@ -19,6 +21,14 @@ def summary_line(report: Report) -> str:
     # "all public checks": a pass never claims more than the checks it ran
     word = {"pass": "all public checks passed"}.get(report.status, report.status)
     return f"{report.lesson}: {word}, score {report.score}/{report.max_score}"
+
+
+def explanation(outcome: CheckOutcome) -> str:
+    """The help under the table: runner-side errors, then the session's notes
+    (runner.present.notes.notes_for, the same notes `course check` prints)."""
+    errors = [run.error for run in outcome.recording.runs.values() if run.error]
+    text = format_notes(outcome.notes)
+    return "\n".join([*errors, text] if text else errors)
 
 
 class ResultsPane(VerticalScroll):

@@ -1,0 +1,83 @@
+"""What the application layer's actions return, for both front ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.model import Recording, Report
+from runner.present.notes import Note
+from runner.session.decide import doctor_text, env_error
+
+
+@dataclass
+class CheckOutcome:
+    """One check or run of a lesson, as both front ends show it."""
+
+    recording: Recording
+    report: Report | None  # None for `course run` (not scored)
+    notes: list[Note] = field(default_factory=list)
+
+    @property
+    def env_error(self) -> str | None:
+        return env_error(self.recording)
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    id: str
+    number: int
+    title: str
+    status: str  # passed | failing | not-started | unsupported
+    requires: list[str]
+    unsupported_reason: str | None
+    score: int
+    max_score: int
+    outdated: bool = False  # passed, but the lesson changed since (a course update)
+
+    @property
+    def shown_status(self) -> str:
+        """The status as a list shows it."""
+        return "passed (older version)" if self.outdated else self.status
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row of `course list --json`."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "requires": self.requires,
+            "unsupported_reason": self.unsupported_reason,
+            "score": self.score,
+            "max_score": self.max_score,
+            "outdated": self.outdated,
+        }
+
+
+@dataclass(frozen=True)
+class Hints:
+    shown: list[str]  # the hints revealed so far, in order
+    total: int
+    revealed: bool  # this call revealed one more
+
+    @property
+    def all_shown(self) -> bool:
+        return len(self.shown) >= self.total
+
+
+@dataclass(frozen=True)
+class SolutionGate:
+    text: str | None  # the reference solution, when it may be shown
+    refusal: str | None = None  # "locked" (not passed yet) | "missing" (none exists)
+    reason: str = ""  # one sentence, no advice
+
+
+@dataclass(frozen=True)
+class Doctor:
+    facts: dict[str, Any]
+    tracefs_advice: str | None  # what to run when tracefs/debugfs cannot be mounted
+
+    @property
+    def text(self) -> str:
+        """The doctor table (runner.live.host.format_doctor)."""
+        return doctor_text(self.facts)
