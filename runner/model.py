@@ -84,6 +84,8 @@ class Lesson:
     wrong: list[WrongVariant] = field(default_factory=list)
     starter_may_pass: bool = False
     where: Where | None = None
+    # mutants of the solution that no check can tell apart (docs/evidence.md)
+    equivalent_mutants: list[EquivalentMutant] = field(default_factory=list)
 
     def run_spec(self, run_id: str) -> RunSpec | None:
         return next((s for s in self.runs if s.id == run_id), None)
@@ -100,6 +102,17 @@ class WrongVariant:
     path: Path
     must_fail: str  # a check id of the lesson
     why: str = ""
+
+
+@dataclass
+class EquivalentMutant:
+    """A mutant of the solution the lesson declares harmless: (operator, line) of
+    runner.mutation, and why no check can (or should) catch it."""
+
+    operator: str
+    line: int
+    reason: str
+    where: Where | None = None
 
 
 @dataclass
@@ -158,9 +171,23 @@ class Run:
     stop_reason: str = ""  # exited | stopped | timeout | not-ready | error
     started_ns: int = 0  # CLOCK_MONOTONIC at probe start
     ended_ns: int = 0
+    # the wall clock at started_ns (time.time()) and local time's offset from
+    # UTC then, so printed clock times can be judged (lesson 08's [HH:MM:SS.mmm])
+    wall_started: float = 0.0
+    utc_offset: int = 0
     workload: WorkloadTruth | None = None
     error: str | None = None  # the runner could not do its part (one sentence)
     unsupported: str | None = None  # this machine lacks what the step needs
+    # kernel evidence: snapshots of the BPF objects the probe held ("ready", "stop"),
+    # shaped as docs/evidence.md says, and the probe's processes
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    probe_pids: list[int] = field(default_factory=list)
+    # the signals the runner had to send to stop the probe ("INT", then "TERM",
+    # "KILL" when it ignored the one before): what ignoring Ctrl+C looks like
+    signals_sent: list[str] = field(default_factory=list)
+    # what the probe left in the kernel after its processes ended (pins the
+    # runner removed, objects still loaded); non-empty fails the run (`error`)
+    kernel_leftovers: list[str] = field(default_factory=list)
 
     def out(self) -> list[str]:
         return [ln.text for ln in self.lines if ln.stream == "out"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 import time
 
@@ -82,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     b.attach_kprobe(event=args.function, fn_name="hello")
     print(f"Attached kprobe to: {args.function}", flush=True)
     deadline = time.monotonic() + args.duration if args.duration else None
+    pipe = b.trace_open(nonblocking=True)
     try:
         while deadline is None or time.monotonic() < deadline:
             task, _tid, _cpu, _flags, _ts, msg = b.trace_fields(nonblocking=True)
             if task is None:
-                time.sleep(0.05)
+                # Wait until the pipe has data (at most 50 ms), not a fixed nap:
+                # trace_fields often returns None with more lines still waiting.
+                select.select([pipe], [], [], 0.05)
                 continue
             # TODO 6: turn msg into (pid, comm) with parse_message(); for our
             #         own messages print format_call(pid, comm, args.function).

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Read the arguments of do_sys_openat2 and send them to user space.
 
-Starter: the probe runs and sends who called do_sys_openat2, but not yet
-with which directory fd, from which thread, or when. Work through the TODOs
-in order; the lesson text (README.md) explains each step.
+Starter: the probe runs and sends which process called do_sys_openat2, but
+not yet from which thread, with which directory fd, or when. Work through
+the TODOs in order; the lesson text (README.md) explains each step.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 BPF_TEXT = r"""
 #include <uapi/linux/ptrace.h>
@@ -58,14 +59,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=5,
         help="seconds to trace; 0 traces until Ctrl+C (default: 5)",
     )
+    # TODO 4: reject a negative duration with parser.error("...") (one
+    #         sentence saying what is allowed).
     return parser.parse_args(argv)
 
 
-def format_event(pid: int, comm: bytes, dfd: int, timestamp_ns: int) -> str:
-    # TODO 4: comm is 16 bytes padded with NUL bytes: keep what is before the
-    #         first NUL, decode it, and return
-    #         "[<pid>] <comm>: dfd=<dfd>, timestamp=<timestamp_ns>".
-    return f"[{pid}] {comm!r}"
+def comm_text(comm: bytes) -> str:
+    """The task name: the bytes before the first NUL of the 16-byte field."""
+    # TODO 5: comm is 16 bytes padded with NUL bytes: keep what is before the
+    #         first NUL and decode it (errors="replace").
+    return repr(comm)
+
+
+def format_event(pid: int, tid: int, comm: bytes, dfd: int, timestamp_ns: int) -> str:
+    # TODO 6: return "[<pid>/<tid>] <comm>: dfd=<dfd>, timestamp=<timestamp_ns>",
+    #         with the name from comm_text(comm).
+    return f"[{pid}] {comm_text(comm)}"
+
+
+def event_line(ev: Any) -> str:
+    """One line for an event struct, read by the field names of the C struct
+    (bcc builds `ev` from the C text, so these names must be declared there)."""
+    # TODO 7: pass the real ev.tid, ev.dfd and ev.timestamp_ns.
+    return format_event(ev.pid, 0, ev.comm, 0, 0)
 
 
 def fail(message: str) -> None:
@@ -83,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     b.attach_kprobe(event=FUNCTION, fn_name="trace_open")
 
     def print_event(cpu: int, data: int, size: int) -> None:
-        ev = b["events"].event(data)
-        # TODO 5: pass the real ev.dfd and ev.timestamp_ns.
-        print(format_event(ev.pid, ev.comm, 0, 0), flush=True)
+        print(event_line(b["events"].event(data)), flush=True)
 
     b["events"].open_perf_buffer(print_event)
     print(f"Attached kprobe to: {FUNCTION}", flush=True)

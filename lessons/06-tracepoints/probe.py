@@ -15,6 +15,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 # BPF C text, one program per supported tracepoint. The probe loads only the
 # one the user asked for, so the output always belongs to that tracepoint.
@@ -34,6 +37,8 @@ BPF_PERF_OUTPUT(events);
 TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
     struct open_event_t ev = {};
     ev.pid = bpf_get_current_pid_tgid() >> 32;
+    // TODO: return 0 when ev.pid is SELF_PID: the probe must not trace its
+    //       own opens, or an open made for each event makes a new event.
     // TODO: fill ev.syscall_nr from the tracepoint's __syscall_nr field.
     // TODO: fill ev.dfd; the format file declares it as 8 bytes, cast it to int.
     bpf_get_current_comm(&ev.comm, sizeof(ev.comm));
@@ -48,10 +53,6 @@ TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
 #       skips switches into or out of SELF_PID and sends prev_pid and next_pid
 #       through its own BPF_PERF_OUTPUT(events).
 
-PROGRAMS = {
-    ("syscalls", "sys_enter_openat"): BPF_OPENAT,
-    # TODO: ("sched", "sched_switch"): BPF_SCHED_SWITCH,
-}
 
 EXAMPLES = """examples:
     ./probe.py syscalls sys_enter_openat        # every openat() for 5 seconds
@@ -81,11 +82,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def program_for(category: str, name: str) -> str | None:
-    """The BPF C text for a tracepoint, or None when it is not supported."""
-    return PROGRAMS.get((category, name))
-
-
 def format_open(pid: int, comm: str, syscall_nr: int, dfd: int, filename: str) -> str:
     # TODO: "[<pid>] <comm>: syscall_nr=<nr>, dfd=<dfd>, filename=<path>"
     return f"[{pid}] {comm}"
@@ -94,6 +90,43 @@ def format_open(pid: int, comm: str, syscall_nr: int, dfd: int, filename: str) -
 def format_switch(prev_pid: int, next_pid: int) -> str:
     # TODO: "context switch: <prev_pid> -> <next_pid>"
     return ""
+
+
+def open_line(ev: Any) -> str:
+    """The line for one open_event_t read from the perf buffer."""
+    return format_open(
+        ev.pid,
+        ev.comm.decode(errors="replace"),
+        ev.syscall_nr,
+        ev.dfd,
+        ev.filename.decode(errors="replace"),
+    )
+
+
+def switch_line(ev: Any) -> str:
+    """The line for one switch_event_t read from the perf buffer."""
+    return format_switch(ev.prev_pid, ev.next_pid)
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supported tracepoint: its BPF C text and how its events print."""
+
+    tracepoint: str  # "category:name", what the program attaches to
+    text: str
+    line: Callable[[Any], str]
+
+
+PROGRAMS = {
+    ("syscalls", "sys_enter_openat"): Program("syscalls:sys_enter_openat", BPF_OPENAT, open_line),
+    # TODO: ("sched", "sched_switch"): Program("sched:sched_switch", BPF_SCHED_SWITCH,
+    #       switch_line),
+}
+
+
+def program_for(category: str, name: str) -> Program | None:
+    """The program for a tracepoint, or None when it is not supported."""
+    return PROGRAMS.get((category, name))
 
 
 def need_root() -> str | None:
@@ -109,8 +142,8 @@ def need_root() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    text = program_for(args.category, args.name)
-    if text is None:
+    program = program_for(args.category, args.name)
+    if program is None:
         supported = ", ".join(f"{c}:{n}" for c, n in PROGRAMS)
         print(
             f"Unsupported tracepoint {args.category}:{args.name}; choose one of {supported}.",
@@ -137,35 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     from bcc import BPF  # imported late so --help works without bcc or root
 
     try:
-        bpf = BPF(text=text, cflags=[f"-DSELF_PID={os.getpid()}"])
+        bpf = BPF(text=program.text, cflags=[f"-DSELF_PID={os.getpid()}"])
     except Exception as exc:  # bcc raises plain Exception on load/attach failures
         print(f"Could not load the tracepoint program: {exc}", file=sys.stderr)
         return 1
 
     seen = 0
 
-    def on_open(cpu: int, data: int, size: int) -> None:
+    def on_event(cpu: int, data: int, size: int) -> None:
         nonlocal seen
-        ev = bpf["events"].event(data)
         seen += 1
-        line = format_open(
-            ev.pid,
-            ev.comm.decode(errors="replace"),
-            ev.syscall_nr,
-            ev.dfd,
-            ev.filename.decode(errors="replace"),
-        )
-        print(line)
+        print(program.line(bpf["events"].event(data)))
 
-    def on_switch(cpu: int, data: int, size: int) -> None:
-        nonlocal seen
-        ev = bpf["events"].event(data)
-        seen += 1
-        print(format_switch(ev.prev_pid, ev.next_pid))
-
-    callback = on_open if args.name == "sys_enter_openat" else on_switch
-    bpf["events"].open_perf_buffer(callback, page_cnt=64)
-    print(f"Attached to tracepoint {args.category}:{args.name}", flush=True)
+    bpf["events"].open_perf_buffer(on_event, page_cnt=64)
+    print(f"Attached to tracepoint {program.tracepoint}", flush=True)
 
     deadline = time.monotonic() + args.duration if args.duration else None
     # Read in batches every 100 ms and flush once per batch. Waking the
@@ -176,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         bpf.perf_buffer_poll(timeout=0)
         sys.stdout.flush()
     bpf.perf_buffer_poll(timeout=0)  # whatever is still buffered
-    print(f"Detached from {args.category}:{args.name} after {seen} events.", flush=True)
+    print(f"Detached from {program.tracepoint} after {seen} events.", flush=True)
     return 0
 
 

@@ -8,20 +8,29 @@ everything after it (grading, rendering) is a pure function of the Run.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from checks.api import PatternError
+from runner import templates
+from runner.live import bpffs, evidence, workload_process
+from runner.live.capture import DEFAULT_LINE_CAP, ready_pattern
+from runner.live.capture import Capture as _Capture
+from runner.live.leftovers import StepGuard
 from runner.live.privilege import (
+    KERNEL_REPORT,
     become_subreaper,
+    default_signals,
     is_root,
     privileged_argv,
     signal_group,
@@ -31,13 +40,10 @@ from runner.live.privilege import (
     sweep_adopted,
     wait_group_gone,
 )
-from runner.live.textclean import decode_line
 from runner.live.workload_process import WorkloadProcess, monotonic_ns, start_workload
 from runner.model import Lesson, Line, Recording, Run, RunSpec, WorkloadTruth
 from runner.workloads import WorkloadError
 
-DEFAULT_LINE_CAP = 20_000
-MAX_LINE_BYTES = 64 * 1024  # longer lines are cut (and still count as one line)
 INT_GRACE = 3.0  # SIGINT, then SIGTERM after this many seconds
 TERM_GRACE = 2.0  # then SIGKILL after this many more
 WORKLOAD_GRACE = 10.0  # how long a released workload may take after the probe ended
@@ -47,127 +53,24 @@ OnLine = Callable[[str, Line], None]
 OnEvent = Callable[[str, str], None]  # (step id, "started"|"ready"|"go"|"stopping"|"done")
 ShouldStop = Callable[[Run], bool]
 
-_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][\w.]*)\}")
-
 
 class StepError(Exception):
     """The runner cannot do this step; the message is one sentence."""
-
-
-# ---------------------------------------------------------------- templates
-
-
-class _Templates:
-    """`{python}`, `{probe}`, `{dir}`, `{workload.*}`, `{host.*}`, `{runs.<id>.*}`."""
-
-    def __init__(self, roots: dict[str, Any]) -> None:
-        self.roots = roots
-
-    def lookup(self, dotted: str) -> Any:
-        head, *rest = dotted.split(".")
-        if head not in self.roots or self.roots[head] is None:
-            raise StepError(f"the template {{{dotted}}} names nothing this step has.")
-        value = self.roots[head]
-        for part in rest:
-            if isinstance(value, dict) and part in value:
-                value = value[part]
-            elif not isinstance(value, dict) and hasattr(value, part):
-                value = getattr(value, part)
-            else:
-                raise StepError(f"the template {{{dotted}}} names nothing this step has.")
-        return value
-
-    def expand(self, value: str) -> str:
-        whole = _PLACEHOLDER.fullmatch(value)
-        if whole:
-            return str(self.lookup(whole.group(1)))
-        return _PLACEHOLDER.sub(lambda m: str(self.lookup(m.group(1))), value)
-
-
-# ---------------------------------------------------------------- capture
-
-
-class _Capture:
-    """Both output streams of one process, read in threads: cleaned,
-    timestamped, counted exactly, kept up to a cap (the head and the tail,
-    so a final summary survives a flood)."""
-
-    def __init__(
-        self,
-        proc: subprocess.Popen[bytes],
-        t0: float,
-        cap: int,
-        ready: re.Pattern[str] | None,
-        emit: Callable[[Line], None] | None,
-    ) -> None:
-        self._t0 = t0
-        self._ready = ready
-        self._emit = emit
-        self._lock = threading.Lock()
-        self._head: list[Line] = []
-        self._head_cap = cap - cap // 4
-        self._tail: deque[Line] = deque(maxlen=cap // 4)
-        self.counts = {"out": 0, "err": 0}
-        self.ready_at: float | None = None
-        self._threads = [
-            threading.Thread(target=self._read, args=(proc.stdout, "out"), daemon=True),
-            threading.Thread(target=self._read, args=(proc.stderr, "err"), daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _read(self, pipe: IO[bytes], stream: str) -> None:
-        while True:
-            raw = pipe.readline(MAX_LINE_BYTES)
-            if not raw:
-                break
-            if not raw.endswith(b"\n") and len(raw) >= MAX_LINE_BYTES:
-                while (rest := pipe.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                    pass  # drop the rest of an overlong line
-            t = round(time.monotonic() - self._t0, 6)
-            self._add(Line(t=t, stream=stream, text=decode_line(raw)))  # type: ignore[arg-type]
-        pipe.close()
-
-    def _add(self, line: Line) -> None:
-        with self._lock:
-            self.counts[line.stream] += 1
-            if len(self._head) < self._head_cap:
-                self._head.append(line)
-            else:
-                self._tail.append(line)
-            if self.ready_at is None and self._ready and self._ready.search(line.text):
-                self.ready_at = line.t
-        if self._emit:
-            self._emit(line)
-
-    @property
-    def total(self) -> int:
-        return self.counts["out"] + self.counts["err"]
-
-    def lines(self) -> list[Line]:
-        with self._lock:
-            return self._head + list(self._tail)
-
-    def join(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(deadline - time.monotonic(), 0))
 
 
 # ---------------------------------------------------------------- the step
 
 
 def _unsupported(lesson: Lesson, host: dict[str, Any]) -> str | None:
-    features = host.get("features") or {}
-    for name in lesson.requires:
-        fact = features.get(name)
-        if fact is not None and not fact.get("ok", False):
-            why = fact.get("reason") or "not available"
-            return (
-                f"This kernel cannot do {name} ({why}), so this step was not run; "
-                "`course check --vm` runs it in a VM with a stock kernel."
-            )
-    return None
+    # The one decision lives in runner.session; the way out (a VM) is added
+    # by the front end that shows this message, so it is said once.
+    from runner.session import missing_feature
+
+    found = missing_feature(lesson, host)
+    if found is None:
+        return None
+    name, why = found
+    return f"This step needs {name}, and {why}, so it was not run."
 
 
 def _interpreter(python: str) -> str:
@@ -177,19 +80,23 @@ def _interpreter(python: str) -> str:
     return found
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT (so the probe prints its summary), then TERM, then KILL, to the group."""
+def _stop_group(proc: subprocess.Popen[bytes]) -> list[str]:
+    """SIGINT (so the probe prints its summary), then TERM, then KILL, to the
+    group; returns the signals it had to send ("INT", "TERM", "KILL")."""
+    sent: list[str] = []
     for sig, grace in ((signal.SIGINT, INT_GRACE), (signal.SIGTERM, TERM_GRACE)):
         if proc.poll() is not None:
-            return
+            return sent
         signal_group(proc.pid, sig)
+        sent.append(sig.name.removeprefix("SIG"))
         try:
             proc.wait(timeout=grace)
-            return
+            return sent
         except subprocess.TimeoutExpired:
             pass
     signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
+    return [*sent, "KILL"]
 
 
 def _snapshot(run: Run, capture: _Capture, t0: float) -> Run:
@@ -220,22 +127,34 @@ def _supervise(
     on_event: OnEvent | None,
     should_stop: ShouldStop | None,
     cancel: threading.Event | None = None,
+    recorder: evidence.Recorder | None = None,
+    guard: StepGuard | None = None,
 ) -> None:
     def event(what: str) -> None:
         if on_event:
             on_event(step.id, what)
 
-    ready_re = re.compile(step.ready) if step.ready else None
+    ready_re = ready_pattern(step.ready)
     emit = (lambda line: on_line(step.id, line)) if on_line else None
     t0 = time.monotonic()
     run.started_ns = monotonic_ns()
+    run.wall_started = time.time()
+    run.utc_offset = int(time.localtime(run.wall_started).tm_gmtoff)
     # As root the probe is our child, so its escaped descendants come back to
     # us; through sudo the root guard does this part (we could not kill them).
     sweeping = is_root() and become_subreaper()
+    probe_step = step.command is None
+    # What the probe leaves in the kernel (pins): as root we look ourselves,
+    # through sudo the root guard does (--report) and we read its answer.
+    baseline = bpffs.Baseline.take() if probe_step and is_root() else None
+    # Through sudo, the guard's stdin is its lifeline (leftovers.py says why).
+    stdin: int = guard.lifeline() if guard and probe_step and not is_root() else subprocess.DEVNULL
+    if recorder:
+        recorder.begin()  # run counts on from before the probe starts
     try:
         proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
+            default_signals(argv),  # SIGINT works even if ours is ignored
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
@@ -243,6 +162,11 @@ def _supervise(
         )
     except OSError as exc:
         raise StepError(f"could not start {argv[0]} ({exc.strerror or exc}).") from None
+    finally:
+        if stdin != subprocess.DEVNULL:
+            os.close(stdin)  # the child holds the read end now
+    if guard:
+        guard.started(proc.pid, "probe" if probe_step and is_root() else argv[0])
     event("started")
     since = start_ticks(proc.pid) or 0
     capture = _Capture(proc, t0, line_cap, ready_re, emit)
@@ -266,6 +190,12 @@ def _supervise(
                     run.ready = True
                     run.ready_at = capture.ready_at if ready_re else 0.0
                     event("ready")
+                    # the kernel's view before the workload acts, so run-count
+                    # deltas to the stop snapshot cover the workload's window
+                    # (no ready line, no ready snapshot: nothing was attached yet)
+                    if recorder and ready_re:
+                        snap = recorder.take("ready", proc.pid, now - t0)
+                        run.evidence.extend([snap] if snap else [])
                     if workload:
                         workload.go()
                         event("go")
@@ -291,8 +221,12 @@ def _supervise(
                         break
             time.sleep(_TICK)
         if proc.poll() is None:
+            if recorder and run.ready and run.stop_reason != "cancelled":
+                snap = recorder.take("stop", proc.pid, time.monotonic() - t0)
+                if snap:
+                    run.evidence.append(snap)
             event("stopping")
-            _stop_group(proc)
+            run.signals_sent = _stop_group(proc)
     finally:
         if proc.poll() is None:  # the runner itself was interrupted
             signal_group(proc.pid, signal.SIGKILL)
@@ -304,6 +238,9 @@ def _supervise(
         if sweeping:
             sweep_adopted(since, exclude={workload.process_pid} if workload else set())
         capture.join(5.0)
+    if baseline is not None:  # every process of the probe is gone: what is left is pinned
+        found = bpffs.settle(baseline)
+        _kernel_leftovers(run, found.to_list(), found.sentence())
     run.ended_ns = monotonic_ns()
     run.duration = round(time.monotonic() - t0, 6)
     code = proc.returncode
@@ -313,6 +250,7 @@ def _supervise(
     run.lines = capture.lines()
     run.stdout_lines, run.stderr_lines = capture.counts["out"], capture.counts["err"]
     run.dropped = capture.total - len(run.lines)
+    run.probe_pids = evidence.probe_pids(run.evidence) or ([proc.pid] if is_root() else [])
     event("done")
 
 
@@ -337,6 +275,9 @@ def run_one(
     if run.unsupported:
         return run
     workload: WorkloadProcess | None = None
+    recorder: evidence.Recorder | None = None
+    guard: StepGuard | None = None
+    report_dir: str | None = None  # where the root guard says what the probe left
     try:
         python = _interpreter(python)
         probe = probe.resolve()
@@ -347,23 +288,36 @@ def run_one(
                 "the probe must run as root but sudo is not installed: "
                 "install sudo or run the course as root."
             )
+        # a keeper and a run record: nothing of this step outlives a killed runner
+        guard = StepGuard(step.id, python)
         if step.workload:
             workload = start_workload(step.workload, python)
-        templates = _Templates(
-            {
-                "python": python,
-                "probe": str(probe),
-                "dir": str(probe.parent),
-                "workload": workload.truth() if workload else None,
-                "host": host,
-                "runs": recording.runs if recording else {},
-            }
-        )
+            guard.started(workload.process_pid, "workload")
+            guard.folder(getattr(workload, "_folder", None))
+        guard.folder(workload_process._staged)
+        # The roots runner.templates allows in a run's args and command.
+        values = {
+            "python": python,
+            "probe": str(probe),
+            "dir": str(probe.parent),
+            "workload": workload.truth() if workload else None,
+            "host": host,
+            "runs": recording.runs if recording else {},
+        }
         if step.command is not None:
-            argv = [templates.expand(part) for part in step.command]
+            argv = [templates.expand_text(part, values) for part in step.command]
         else:
-            probe_argv = [python, str(probe), *(templates.expand(a) for a in step.args)]
-            argv = privileged_argv(probe_argv, python)
+            args = [templates.expand_text(a, values) for a in step.args]
+            # -u: a probe's ready line arrives even when it forgets flush=True
+            probe_argv = [python, "-u", str(probe), *args]
+            recorder = evidence.Recorder(via_guard=not is_root())
+            guard_args = recorder.guard_args()
+            if not is_root():
+                report_dir = recorder.dir or tempfile.mkdtemp(prefix="ebpfc-report-")
+                guard_args += ["--lifeline", "--report", report_dir]
+            guard.folder(recorder.dir)
+            guard.folder(report_dir)
+            argv = privileged_argv(probe_argv, python, guard_args)
         run.argv = argv
         _supervise(
             run,
@@ -376,20 +330,24 @@ def run_one(
             on_event=on_event,
             should_stop=should_stop,
             cancel=cancel,
+            recorder=recorder,
+            guard=guard,
         )
+        if report_dir is not None:
+            _guard_report(run, Path(report_dir))
         if step.command is None and not is_root() and not run.ready:
             refusal = sudo_refusal(run.err(), python)
             if refusal:
                 run.error, run.stop_reason = refusal, "error"
         if workload and run.workload is None:
             run.workload = _ground_truth(workload, run)
-    except (StepError, WorkloadError) as exc:
+    except (StepError, WorkloadError, templates.TemplateError) as exc:
         message = str(exc)
         run.error = message[0].upper() + message[1:]
         run.stop_reason = "error"
         if workload and run.workload is None:
             run.workload = workload.truth()
-    except re.error as exc:
+    except PatternError as exc:
         run.error, run.stop_reason = (
             f"The step's ready pattern is not a valid regex ({exc}).",
             "error",
@@ -397,7 +355,29 @@ def run_one(
     finally:
         if workload:
             workload.kill()
+        if recorder:
+            recorder.close()
+        if report_dir is not None and (recorder is None or report_dir != recorder.dir):
+            shutil.rmtree(report_dir, ignore_errors=True)
+        if guard:
+            guard.close()  # after the kills: the step left nothing to clean
     return run
+
+
+def _kernel_leftovers(run: Run, found: list[str], sentence: str | None) -> None:
+    """What the probe left in the kernel fails the run, in one sentence."""
+    run.kernel_leftovers = list(found)
+    if sentence:
+        run.error = run.error or sentence
+
+
+def _guard_report(run: Run, folder: Path) -> None:
+    """The root guard's word on what the probe left in the kernel."""
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        data = json.loads((folder / KERNEL_REPORT).read_text())
+        found = [str(item) for item in data.get("leftovers", [])]
+        sentence = data.get("sentence")
+        _kernel_leftovers(run, found, sentence if isinstance(sentence, str) else None)
 
 
 def _ground_truth(workload: WorkloadProcess, run: Run) -> WorkloadTruth:
@@ -424,9 +404,12 @@ def run_lesson(
     should_stop: ShouldStop | None = None,
     line_cap: int = DEFAULT_LINE_CAP,
     cancel: threading.Event | None = None,
+    stop_after: Callable[[Recording, RunSpec], bool] | None = None,
 ) -> Recording:
     """Run the lesson's steps in order (or those named in `only`); setting
-    `cancel` stops the running probe and skips the steps after it."""
+    `cancel` stops the running probe and skips the steps after it, and so
+    does `stop_after(recording, step)` returning True after a step (the
+    mutation gate: a mutant is killed once one step's checks fail)."""
     try:
         source = probe.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -452,4 +435,6 @@ def run_lesson(
             line_cap=line_cap,
             cancel=cancel,
         )
+        if stop_after is not None and stop_after(recording, step):
+            break
     return recording

@@ -2,7 +2,10 @@
 
 The workload runs as `nobody` when the runner is root (it is the
 unprivileged ground truth), in a fresh folder it owns, in its own process
-group so that killing it leaves nothing behind.
+group so that killing it leaves nothing behind. Its params are drawn here
+(`{"random": [MIN, MAX]}` becomes an integer, fresh for each run) and sent
+on its stdin, never in argv or the environment, where a probe could read
+them from /proc before the go (protocol: `runner/workloads/__main__.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import atexit
 import json
 import os
 import queue
+import random
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +27,16 @@ from typing import Any
 import runner.workloads as workloads_package
 from runner.live.privilege import kill_group
 from runner.model import WorkloadSpec, WorkloadTruth
-from runner.workloads import WORKDIR_ENV, Identity, WorkloadError, all_workloads, get
+from runner.workloads import (
+    RANDOM_KEY,
+    WORKDIR_ENV,
+    Identity,
+    WorkloadError,
+    all_workloads,
+    get,
+    is_random,
+    random_range_problem,
+)
 
 NOBODY = 65534
 # How long a workload may take to start and report who it is. An emulated VM
@@ -31,6 +44,7 @@ NOBODY = 65534
 IDENTITY_TIMEOUT = float(os.environ.get("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "30"))
 _WORKLOADS_DIR = Path(workloads_package.__file__).resolve().parent
 _CODE_ROOT = _WORKLOADS_DIR.parent.parent  # the folder holding the runner package
+_RANDOM = random.SystemRandom()  # draws a probe cannot predict from anything it can read
 
 
 def monotonic_ns() -> int:
@@ -51,7 +65,19 @@ def params_error(name: str, params: dict[str, Any]) -> str | None:
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "params"
         return f"workload {name!r} has bad params at {where}: {exc.message}."
+    empty = random_range_problem(params)
+    if empty:
+        return f"workload {name!r} has bad params at {empty[0]}: {empty[1]}."
     return None
+
+
+def draw_params(params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with each `{"random": [MIN, MAX]}` replaced by a fresh draw
+    (MIN <= value <= MAX); call `params_error` first."""
+    return {
+        key: _RANDOM.randint(*value[RANDOM_KEY]) if is_random(value) else value
+        for key, value in params.items()
+    }
 
 
 class WorkloadProcess:
@@ -125,6 +151,15 @@ class WorkloadProcess:
         return self.identity
 
     # ------------------------------------------------------------ control
+
+    def send_params(self, params: dict[str, Any]) -> None:
+        """The first line on the workload's stdin: its params, already drawn."""
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(json.dumps(params).encode() + b"\n")
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died at start-up; wait_identity reports why
 
     def go(self) -> None:
         """Release the workload: it does its actions now."""
@@ -232,6 +267,10 @@ def start_workload(
 ) -> WorkloadProcess:
     """Start `spec` paused and wait until it says who does the work."""
     problem = params_error(spec.kind, spec.params)
+    params: dict[str, Any] = {}
+    if not problem:
+        params = draw_params(spec.params)
+        problem = params_error(spec.kind, params)
     if problem:
         raise WorkloadError(problem[0].upper() + problem[1:])
     folder = Path(tempfile.mkdtemp(prefix="ebpfc-wl-"))
@@ -248,7 +287,7 @@ def start_workload(
         code, python = _code_for_nobody(), os.path.realpath(python)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code), env.get("PYTHONPATH", "")) if p)
     env.pop("PYTHONSTARTUP", None)
-    argv = [python, "-m", "runner.workloads", spec.kind, json.dumps(spec.params)]
+    argv = [python, "-m", "runner.workloads", spec.kind]  # the params go on stdin
     try:
         proc = subprocess.Popen(
             argv,
@@ -269,6 +308,7 @@ def start_workload(
         ) from None
     handle = WorkloadProcess(spec, proc, folder)
     try:
+        handle.send_params(params)
         handle.wait_identity(timeout)
     except WorkloadError:
         handle.kill()

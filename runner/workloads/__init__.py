@@ -3,7 +3,11 @@
 A workload is a function `(params, ready) -> facts` registered by name with
 the JSON Schema of its params. It sets itself up, calls `ready(identity)`
 (which reports pid/tid/comm to the runner and blocks until the runner says
-go), does exactly the counted actions, and returns what it did. Every module
+go), does exactly the counted actions, and returns what it did. The counted
+actions run in a worker thread of a forked child (`fork_gated`), so the pid
+a probe must print (the tgid) is never the thread id. Any integer param may
+be given as `{"random": [MIN, MAX]}` in a lesson: the runner draws it
+(`runner.live.workload_process`), the workload only ever sees integers. Every module
 in this package is imported on first use, so adding a workload is adding a
 module. This package is the code that runs as the unprivileged workload:
 stdlib only and self-contained, so it is copied whole for that user. The
@@ -27,6 +31,12 @@ COMM_MAX_BYTES = 15  # TASK_COMM_LEN is 16 including the terminating NUL
 WORKDIR_ENV = "EBPFC_WORKDIR"
 
 _PR_SET_NAME = 15
+RANDOM_KEY = "random"
+NOISE_PARAM = {
+    "type": "boolean",
+    "default": False,
+    "description": "Also start an 'ebpfc-noise' process making the same calls meanwhile.",
+}
 
 
 class WorkloadError(Exception):
@@ -66,6 +76,9 @@ def workload(
     schema = dict(params or {"type": "object", "properties": {}})
     schema.setdefault("type", "object")
     schema.setdefault("additionalProperties", False)
+    schema["properties"] = {
+        key: _allow_random(prop) for key, prop in schema.get("properties", {}).items()
+    }
 
     def register(func: WorkloadFunc) -> WorkloadFunc:
         if name in _WORKLOADS:
@@ -75,6 +88,59 @@ def workload(
         return func
 
     return register
+
+
+def _allow_random(prop: dict[str, Any]) -> dict[str, Any]:
+    """An integer param's schema, widened to also accept `{"random": [MIN, MAX]}`
+    with both bounds inside the integer's own (MIN <= MAX is the runner's check)."""
+    if prop.get("type") != "integer":
+        return prop
+    plain = {k: v for k, v in prop.items() if k not in ("default", "description", "title")}
+    outer = {k: v for k, v in prop.items() if k in ("default", "description", "title")}
+    drawn = {
+        "title": "Random integer",
+        "description": "Drawn by the runner for each run, MIN <= value <= MAX.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [RANDOM_KEY],
+        "properties": {
+            RANDOM_KEY: {
+                "type": "array",
+                "prefixItems": [plain, plain],
+                "items": False,
+                "minItems": 2,
+                "maxItems": 2,
+            }
+        },
+    }
+    # if/then/else, not anyOf: a mapping is judged only as a random range and
+    # anything else only as the integer, so each error names the form meant
+    return {**outer, "if": {"type": "object"}, "then": drawn, "else": plain}
+
+
+def is_random(value: Any) -> bool:
+    """True for a `{"random": [MIN, MAX]}` param (not yet drawn)."""
+    return isinstance(value, dict) and RANDOM_KEY in value
+
+
+def random_range_problem(params: dict[str, Any]) -> tuple[str, str] | None:
+    """(param, sentence) for the first `{"random": [MIN, MAX]}` with MIN > MAX
+    (a schema cannot say that), or None. Call it on params the schema accepts."""
+    for key, value in params.items():
+        if is_random(value):
+            low, high = value[RANDOM_KEY]
+            if low > high:
+                return key, f"the random range [{low}, {high}] is empty (write it as [MIN, MAX])"
+    return None
+
+
+def with_defaults(found: Workload, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with every param its schema gives a default for filled in."""
+    filled = dict(params)
+    for key, prop in found.params.get("properties", {}).items():
+        if key not in filled and "default" in prop:
+            filled[key] = prop["default"]
+    return filled
 
 
 def _load_all() -> None:
@@ -119,18 +185,31 @@ def workdir() -> Path:
 
 
 # Re-exported at the end: these modules use the names defined above.
-from runner.workloads._child import Child, fork_gated  # noqa: E402
+from runner.workloads._child import (  # noqa: E402
+    Child,
+    Noise,
+    fork_gated,
+    fork_noise,
+    run_released,
+)
 
 __all__ = [
     "Child",
     "Identity",
+    "NOISE_PARAM",
+    "Noise",
     "Ready",
     "Workload",
     "WorkloadError",
     "all_workloads",
     "fork_gated",
+    "fork_noise",
     "get",
+    "is_random",
+    "random_range_problem",
+    "run_released",
     "set_comm",
     "workdir",
+    "with_defaults",
     "workload",
 ]

@@ -1,58 +1,130 @@
 """Workloads that open files: the ground truth for openat tracing lessons.
 
 Each open is `os.open`, which glibc turns into exactly one openat(2): with
-AT_FDCWD for a plain path, or with the held directory fd for `dir_fd=`.
+AT_FDCWD for a plain path, or with the held directory fd for `dir_fd=`. The
+file is named at random and does not exist before the go: the first counted
+open creates it (O_CREAT), so nothing of its name shows in the workload's
+folder, command line or environment before the counted actions.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 from typing import Any
 
-from runner.workloads import Identity, Ready, fork_gated, workdir, workload
+from runner.workloads import (
+    NOISE_PARAM,
+    Identity,
+    Noise,
+    Ready,
+    fork_gated,
+    fork_noise,
+    run_released,
+    workdir,
+    workload,
+)
 
 AT_FDCWD = -100
+OPEN_FLAGS = os.O_RDONLY | os.O_CREAT
 
-_COUNT = {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+
+def _count(default: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": default}
 
 
 def _open_close(path: str, times: int, dir_fd: int | None = None) -> None:
     for _ in range(times):
-        os.close(os.open(path, os.O_RDONLY, dir_fd=dir_fd))
+        os.close(os.open(path, OPEN_FLAGS, 0o600, dir_fd=dir_fd))
 
 
 def _target(prefix: str) -> str:
-    """A fresh file to open, named uniquely so no other process opens it."""
-    path = workdir() / f"{prefix}-{secrets.token_hex(4)}"
-    path.write_bytes(b"")
-    return str(path)
+    """A path no other process opens, in the workload's folder, not yet created."""
+    return str(workdir() / f"{prefix}-{secrets.token_hex(6)}")
 
 
-@workload("opens", {"properties": {"count": _COUNT}})
+def _noise(
+    params: dict[str, Any], prefix: str, minimum: int, dir_fd: int | None = None
+) -> tuple[Noise | None, str]:
+    """With `noise: true`, a process opening another such file (as often as the
+    counted child at least, for as long as it works)."""
+    if not params.get("noise"):
+        return None, ""
+    path = _target(prefix)
+
+    def step() -> None:
+        _open_close(path, 1)
+        if dir_fd is not None:
+            _open_close(os.path.basename(path), 1, dir_fd=dir_fd)
+
+    return fork_noise(step, minimum), path
+
+
+def _noise_facts(raw: dict[str, Any] | None, path: str, per_step: int = 1) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    steps = raw.pop("steps")
+    return {**raw, "counts": {"openat": steps * per_step}, "path": path}
+
+
+def _simple_opens(params: dict[str, Any], ready: Ready, comm: str) -> dict[str, Any]:
+    count = params["count"]
+    path = _target(comm)
+    child = fork_gated(lambda: _open_close(path, count), comm)
+    noise, noise_path = _noise(params, comm, count)
+    ready(Identity(pid=child.pid, tid=child.tid, comm=comm))
+    _, noise_raw = run_released(child, noise)
+    return {
+        "opens": count,
+        "path": path,
+        "dfd": AT_FDCWD,
+        "pid": child.pid,
+        "tid": child.tid,
+        "noise": _noise_facts(noise_raw, noise_path),
+    }
+
+
+@workload("opens", {"properties": {"count": _count(5), "noise": NOISE_PARAM}})
 def opens(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
     """A child that opens one file `count` times (AT_FDCWD) and does nothing else."""
-    count = params.get("count", 5)
-    path = _target("ebpfc-opens")
-    child = fork_gated(lambda: _open_close(path, count), "ebpfc-opens")
-    ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-opens"))
-    child.release()
-    child.wait()
-    return {"opens": count, "path": path, "pid": child.pid, "dfd": AT_FDCWD}
+    return _simple_opens(params, ready, "ebpfc-opens")
+
+
+def _random_fd(fd: int) -> int:
+    """Move `fd` to a free descriptor number drawn at random, so the number a
+    probe must print as dfd is not the predictable lowest free one."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = max(min(soft, 1024) - 1, 16)
+    for _ in range(100):
+        wanted = 10 + secrets.randbelow(high - 10)
+        try:
+            os.fstat(wanted)
+        except OSError:
+            os.dup2(fd, wanted, inheritable=False)
+            os.close(fd)
+            return wanted
+    return fd
 
 
 @workload(
     "open-marker",
-    {"properties": {"count": _COUNT, "dirfd": {"type": "boolean"}}},
+    {
+        "properties": {
+            "count": _count(1),
+            "dirfd": {"type": "boolean", "default": False},
+            "noise": NOISE_PARAM,
+        }
+    },
 )
 def open_marker(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
-    """A child that opens a unique marker path `count` times with AT_FDCWD and,
+    """A child that opens a random marker path `count` times with AT_FDCWD and,
     with `dirfd: true`, as often again relative to a directory fd it holds."""
-    count = params.get("count", 1)
-    relative = params.get("dirfd", False)
+    count = params["count"]
+    relative = params["dirfd"]
     path = _target("ebpfc-marker")
     folder, marker = os.path.split(path)
-    dirfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    dirfd = _random_fd(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))
 
     def actions() -> None:
         _open_close(path, count)
@@ -60,9 +132,9 @@ def open_marker(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
             _open_close(marker, count, dir_fd=dirfd)
 
     child = fork_gated(actions, "ebpfc-marker")
+    noise, noise_path = _noise(params, "ebpfc-marker", count, dirfd if relative else None)
     ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-marker"))
-    child.release()
-    child.wait()
+    _, noise_raw = run_released(child, noise)
     return {
         "path": path,
         "marker": marker,
@@ -71,28 +143,31 @@ def open_marker(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
         "dirfd": dirfd,
         "dirfd_opens": count if relative else 0,
         "pid": child.pid,
+        "tid": child.tid,
+        "noise": _noise_facts(noise_raw, noise_path, 2 if relative else 1),
     }
 
 
-@workload("open-burst", {"properties": {"count": _COUNT}})
+@workload("open-burst", {"properties": {"count": _count(20_000), "noise": NOISE_PARAM}})
 def open_burst(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
     """A child that opens one file tens of thousands of times as fast as it can."""
-    count = params.get("count", 20_000)
-    path = _target("ebpfc-burst")
-    child = fork_gated(lambda: _open_close(path, count), "ebpfc-burst")
-    ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-burst"))
-    child.release()
-    child.wait()
-    return {"opens": count, "path": path, "pid": child.pid}
+    return _simple_opens(params, ready, "ebpfc-burst")
 
 
-@workload("open-thread", {"properties": {"count": _COUNT}})
+@workload("open-thread", {"properties": {"count": _count(3), "noise": NOISE_PARAM}})
 def open_thread(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
-    """A child whose second thread does the opens, so its tid differs from its pid."""
-    count = params.get("count", 3)
+    """A child whose second thread (another comm) does the opens: its tid differs
+    from its pid and its comm from the main thread's."""
+    count = params["count"]
     path = _target("ebpfc-othread")
     child = fork_gated(lambda: _open_close(path, count), "ebpfc-omain", thread_comm="ebpfc-othread")
+    noise, noise_path = _noise(params, "ebpfc-othread", count)
     ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-othread"))
-    child.release()
-    child.wait()
-    return {"opens": count, "path": path, "pid": child.pid, "tid": child.tid}
+    _, noise_raw = run_released(child, noise)
+    return {
+        "opens": count,
+        "path": path,
+        "pid": child.pid,
+        "tid": child.tid,
+        "noise": _noise_facts(noise_raw, noise_path),
+    }

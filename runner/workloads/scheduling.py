@@ -1,38 +1,67 @@
 """Workloads the scheduler sees: a sleeper that keeps giving up the CPU and a
-burner that keeps one CPU busy (the ground truth for sched_switch and for
-CPU sampling)."""
+burner that keeps one CPU (or, with `per_cpu`, every CPU) busy: the ground
+truth for sched_switch and for CPU sampling."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-from runner.workloads import Identity, Ready, fork_gated, workload
+from runner.workloads import (
+    NOISE_PARAM,
+    Identity,
+    Ready,
+    WorkloadError,
+    fork_gated,
+    fork_noise,
+    run_released,
+    workload,
+)
 
 
 @workload(
     "sleeper",
     {
         "properties": {
-            "count": {"type": "integer", "minimum": 1, "maximum": 10_000},
-            "interval": {"type": "number", "exclusiveMinimum": 0, "maximum": 5},
+            "count": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 5},
+            "interval": {"type": "number", "exclusiveMinimum": 0, "maximum": 5, "default": 0.02},
+            "noise": NOISE_PARAM,
         }
     },
 )
 def sleeper(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
-    """A child that sleeps `count` times, so it is switched out (prev pid) each time."""
-    count = params.get("count", 5)
-    interval = params.get("interval", 0.02)
+    """A child that sleeps `count` times, so its worker thread is switched out
+    (sched_switch's prev_pid is that thread's tid) each time."""
+    count = params["count"]
+    interval = params["interval"]
 
     def actions() -> None:
         for _ in range(count):
             time.sleep(interval)
 
     child = fork_gated(actions, "ebpfc-sleeper")
+    noise = fork_noise(lambda: time.sleep(interval), count) if params["noise"] else None
     ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-sleeper"))
-    child.release()
-    child.wait()
-    return {"sleeps": count, "interval": interval, "pid": child.pid}
+    _, noise_raw = run_released(child, noise)
+    noise_facts = None
+    if noise_raw is not None:
+        steps = noise_raw.pop("steps")
+        noise_facts = {**noise_raw, "counts": {"sleeps": steps}}
+    return {
+        "sleeps": count,
+        "interval": interval,
+        "pid": child.pid,
+        "tid": child.tid,
+        "noise": noise_facts,
+    }
+
+
+def _this_cpu() -> int:
+    """The CPU the calling thread last ran on (field 39 of its stat line)."""
+    with open("/proc/thread-self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[36])
 
 
 def _burn(seconds: float) -> dict[str, Any]:
@@ -44,18 +73,63 @@ def _burn(seconds: float) -> dict[str, Any]:
         for _ in range(10_000):
             spins += 1
     cpu = time.clock_gettime(time.CLOCK_THREAD_CPUTIME_ID) - cpu0
-    return {"cpu_seconds": round(cpu, 6), "wall_seconds": round(time.monotonic() - wall0, 6)}
+    return {
+        "cpu_seconds": round(cpu, 6),
+        "wall_seconds": round(time.monotonic() - wall0, 6),
+        "last_cpu": _this_cpu(),
+    }
+
+
+def _online_cpus() -> list[int]:
+    """The online CPUs this process may run on."""
+    allowed = os.sched_getaffinity(0)
+    try:
+        with open("/sys/devices/system/cpu/online") as online:
+            spec = online.read().strip()
+    except OSError:
+        return sorted(allowed)
+    cpus: set[int] = set()
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return sorted(cpus & allowed)
 
 
 @workload(
     "cpu-burn",
-    {"properties": {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60}}},
+    {
+        "properties": {
+            "seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 60, "default": 2.0},
+            "per_cpu": {
+                "type": "boolean",
+                "default": False,
+                "description": "Burn one thread pinned to each online CPU instead of one.",
+            },
+        }
+    },
 )
 def cpu_burn(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
-    """A child that keeps one CPU busy for `seconds` under a known comm."""
-    seconds = params.get("seconds", 2.0)
-    child = fork_gated(lambda: _burn(seconds), "ebpfc-burn")
+    """A child that keeps one CPU (or each online CPU) busy for `seconds` under
+    a known comm."""
+    seconds = params["seconds"]
+    per_cpu = params["per_cpu"]
+    cpus = _online_cpus() if per_cpu else None
+    if cpus == []:
+        raise WorkloadError("the workload may run on no online CPU.")
+    child = fork_gated(lambda: _burn(seconds), "ebpfc-burn", cpus=cpus)
     ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-burn"))
-    child.release()
-    measured = child.wait()
-    return {"seconds": seconds, **measured, "pid": child.pid}
+    measured, _ = run_released(child, None)
+    if per_cpu:
+        threads = measured["threads"]
+    else:
+        threads = [{"tid": child.tid, "cpu": None, **measured}]
+    return {
+        "seconds": seconds,
+        "per_cpu": per_cpu,
+        "cpus": cpus,
+        "threads": threads,
+        "cpu_seconds": round(sum(t["cpu_seconds"] for t in threads), 6),
+        "wall_seconds": max(t["wall_seconds"] for t in threads),
+        "pid": child.pid,
+        "tid": child.tid,
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 import time
 
@@ -103,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Attached kprobe to: {args.function}", flush=True)
     # The clock starts once attached: compiling can take seconds.
     deadline = time.monotonic() + args.duration if args.duration else None
+    pipe = b.trace_open(nonblocking=True)
     try:
         while deadline is None or time.monotonic() < deadline:
             task, _tid, _cpu, _flags, _ts, msg = b.trace_fields(nonblocking=True)
-            if task is None:  # nothing in the pipe right now
-                time.sleep(0.05)
+            if task is None:
+                # Wait until the pipe has data (at most 50 ms), not a fixed nap:
+                # trace_fields often returns None with more lines still waiting.
+                select.select([pipe], [], [], 0.05)
                 continue
             ours = parse_message(msg)
             if ours is not None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import ctypes as ct
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bcc import BPF
 
@@ -113,6 +115,7 @@ TRACEPOINT_PROBE(raw_syscalls, sys_enter) {
 """
 
 TOP_ROWS = 10
+stopping = False  # set by request_stop on SIGINT/SIGTERM
 
 
 class ProbeError(Exception):
@@ -194,18 +197,25 @@ def format_summary(
     return lines
 
 
+def filter_fields(target: Target | None, syscall: int | None, self_pid: int) -> dict[str, Any]:
+    """The fields of the filter slot for -p and -s (unset fields stay 0).
+    Every filter has its own flag: read() is syscall 0 on x86_64."""
+    fields: dict[str, Any] = {"armed": 1, "self_pid": self_pid}
+    if target and target.pid is not None:
+        fields.update(by_pid=1, pid=target.pid)
+    if target and target.comm is not None:
+        fields.update(by_comm=1, comm=target.comm.encode())
+    if syscall is not None:
+        fields.update(by_syscall=1, syscall=syscall)
+    return fields
+
+
 def set_filter(bpf: BPF, target: Target | None, syscall: int | None) -> None:
+    """Write the filter slot; `armed` goes with it, so tracing starts now."""
     slot = bpf["filter"]
     f = slot.Leaf()
-    f.armed = 1
-    f.self_pid = os.getpid()
-    if target and target.pid is not None:
-        f.by_pid, f.pid = 1, target.pid
-    if target and target.comm is not None:
-        f.by_comm = 1
-        f.comm = target.comm.encode()
-    if syscall is not None:
-        f.by_syscall, f.syscall = 1, syscall
+    for name, value in filter_fields(target, syscall, os.getpid()).items():
+        setattr(f, name, value)
     slot[ct.c_int(0)] = f
 
 
@@ -264,11 +274,8 @@ def trace(args: argparse.Namespace) -> int:
     print(f"Tracing syscalls of {describe(target, args.syscall)}. Ctrl+C to end.", flush=True)
 
     deadline = time.monotonic() + args.duration if args.duration else None
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            bpf.ring_buffer_poll(timeout=100)
-    except KeyboardInterrupt:
-        pass
+    while not stopping and (deadline is None or time.monotonic() < deadline):
+        bpf.ring_buffer_poll(timeout=100)
     bpf.ring_buffer_consume()  # what the kernel queued before we stopped
 
     by_syscall = {syscall_label(k.value, table): v.value for k, v in bpf["syscall_counts"].items()}
@@ -282,19 +289,27 @@ def trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def request_stop(signum: int, frame: object) -> None:
+    """SIGINT (Ctrl+C, or the course runner) ends the loop and the summary follows.
+    A flag, not KeyboardInterrupt: Ctrl+C may land inside bcc's ring buffer
+    callback, where an exception is swallowed and the loop would go on."""
+    global stopping
+    stopping = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         print("This probe must run as root (try: sudo python3 probe.py ...).", file=sys.stderr)
         return 1
+    # set up before compiling, so an early Ctrl+C is no traceback either
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
         return trace(args)
     except ProbeError as exc:
         print(exc, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl+C while compiling, before the trace began
-        print("Interrupted before the probe was attached.", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

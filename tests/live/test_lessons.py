@@ -26,16 +26,25 @@ STARTER_FAILS: dict[str, tuple[list[str] | None, list[str]]] = {
     # it loads nothing and knows nothing about the machine yet
     "00-setup": (["main"], ["kernel-truth", "bpf-truth", "ready-truth"]),
     # it attaches nothing, so the workload's calls cannot show
-    "05-uprobes": (["main", "missing-binary"], ["workload-calls", "missing-binary-message"]),
+    "05-uprobes": (
+        ["main", "missing-binary"],
+        ["workload-calls", "kernel-hook", "missing-binary-message"],
+    ),
     # no filename, no syscall number, no dfd, and no sched_switch program
     "06-tracepoints": (
         ["main", "sched"],
-        ["marker-open", "syscall-nr", "dfd-signed", "sleeper-switched-out"],
+        ["marker-open", "syscall-nr", "dfd-signed", "sleeper-switched-out", "kernel-sched-hook"],
     ),
     # nothing is attached, so the workload collects no samples
-    "07-perf-sampling": (["main"], ["workload-row", "workload-rate"]),
+    "07-perf-sampling": (
+        ["main"],
+        ["workload-row", "workload-rate", "cpus-sampled", "kernel-perf-events"],
+    ),
     # it counts nothing in the kernel and its -s filter is a TODO
-    "08-combining": (["main", "read-filter"], ["summary-counts", "read-filter-only-read"]),
+    "08-combining": (
+        ["main", "read-filter"],
+        ["summary-counts", "read-filter-only-read", "kernel-read-count"],
+    ),
 }
 
 CASES = [(lesson_id, case) for lesson_id, lesson in LESSONS.items() for case in cases(lesson)]

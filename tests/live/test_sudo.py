@@ -11,8 +11,10 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,14 +166,153 @@ def test_exact_counts_through_sudo(
     pid = run["workload"]["pid"]
     out = [line["text"] for line in run["lines"] if line["stream"] == "out"]
     assert f"opens pid={pid} n=6" in out
+    # the root guard took the kernel evidence the runner could not read
+    assert [snap["at"] for snap in run["evidence"]] == ["ready", "stop"]
+    ready, stop = run["evidence"]
+    assert ready["error"] is None and stop["error"] is None, (ready["error"], stop["error"])
+    assert stop["stats"] and run["probe_pids"] and run["probe_pids"] == stop["programs"][0]["pids"]
+    (program,) = stop["programs"]
+    assert program["type"] == "tracepoint"
+    assert program["attach"] == [{"kind": "tracepoint", "target": "syscalls:sys_enter_openat"}]
+    before = ready["programs"][0]["run_cnt"]
+    assert program["run_cnt"] - before >= 6  # the workload's opens ran it
+    (counts,) = stop["maps"]
+    assert counts["name"] == "opens" and counts["type"] == "hash"
+    mine = [
+        e for e in counts["entries"] if int.from_bytes(bytes.fromhex(e["key"]), "little") == pid
+    ]
+    assert [int.from_bytes(bytes.fromhex(e["value"]), "little") for e in mine] == [6]
+    assert not any("privilege.py" in line["text"] for line in run["lines"])  # guard kept quiet
 
 
 def test_without_a_sudoers_rule_the_error_is_one_sentence(learner: pwd.struct_passwd) -> None:
     assert not RULE.exists()
     run = _run_as_learner("whoami.py", args=["1"], stop="after-workload")
     assert run["stop_reason"] == "error" and not run["ready"]
-    assert "sudo -v" in run["error"] and "sudoers rule" in run["error"]
-    assert "\n" not in run["error"] and run["error"].endswith(".")
+    # the test user is in no sudo group: `sudo -v` could not help it
+    assert run["error"] == (
+        "You have no sudo rights: run the course as root or ask an administrator for the "
+        "rule in the README."
+    )
+
+
+# ---------------------------------------------------------------- the narrow rule
+
+
+def _sudo_guard(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`sudo -n PYTHON GUARD -- ARGV` as the learner, as the README's rule allows."""
+    return subprocess.run(
+        ["runuser", "-u", LEARNER, "--", "sudo", "-n", PYTHON, GUARD, "--", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+        check=False,
+    )
+
+
+def test_the_guard_runs_no_other_program(learner: pwd.struct_passwd, sudo_rule: str) -> None:
+    done = _sudo_guard("/usr/bin/id", "-u")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("privilege.py: refused: it runs only the course interpreter")
+    assert len(done.stderr.strip().splitlines()) == 1
+    # the interpreter, but not on a probe file: -c CODE, -m any module
+    for argv in ([PYTHON, "-c", "import os; print(os.getuid())"], [PYTHON, "-m", "pydoc"]):
+        done = _sudo_guard(*argv)
+        assert (done.returncode, done.stdout) == (2, ""), argv
+        assert "refused" in done.stderr, argv
+
+
+def test_the_guard_runs_only_the_learners_own_plain_probe_files(
+    learner: pwd.struct_passwd, sudo_rule: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "learner"
+    home.mkdir()
+    os.chown(home, learner.pw_uid, learner.pw_gid)
+    tmp_path.chmod(0o755)
+    mine = home / "mine.py"
+    mine.write_text("import os\nprint('euid', os.geteuid())\n")
+    os.chown(mine, learner.pw_uid, learner.pw_gid)
+    done = _sudo_guard(PYTHON, "-u", str(mine))
+    assert (done.returncode, done.stdout) == (0, "euid 0\n"), done.stderr
+    # another user's file, and a symlink of the learner's to it
+    other = home / "root.py"
+    other.write_text("print('not yours')\n")
+    link = home / "link.py"
+    link.symlink_to(other)
+    os.lchown(link, learner.pw_uid, learner.pw_gid)
+    for path, why in ((other, "belongs to another user"), (link, "symlink")):
+        done = _sudo_guard(PYTHON, "-u", str(path))
+        assert (done.returncode, done.stdout) == (2, ""), path
+        assert why in done.stderr and done.stderr.startswith("privilege.py: refused:"), path
+    # a folder is no probe; nor is a device
+    done = _sudo_guard(PYTHON, "-u", "/dev/zero")
+    assert done.returncode == 2 and "refused" in done.stderr
+
+
+def test_the_guard_runs_the_feature_trials(learner: pwd.struct_passwd, sudo_rule: str) -> None:
+    done = _sudo_guard(PYTHON, "-m", "runner.live.feature_probe")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["bpf"]["ok"] is True
+
+
+# ---------------------------------------------------------------- a killed runner
+
+
+def test_killing_the_runner_ends_sudo_the_guard_and_the_probe(
+    learner: pwd.struct_passwd, sudo_rule: str
+) -> None:
+    spec = {"id": "main", "ready": "^Attached", "stop": "exit", "timeout": 60}
+    runner = subprocess.Popen(
+        ["runuser", "-u", LEARNER, "--", PYTHON, "-c", RUNNER, json.dumps(spec)]
+        + [str(PROBES / "hang.py")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/tmp",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _processes_running(PROBES / "hang.py") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_running(PROBES / "hang.py"), "the probe never started"
+        guards = _processes_running(Path(GUARD))
+        learners_python = [pid for pid in _children(runner.pid) if pid not in guards]
+        for pid in learners_python:
+            os.kill(pid, signal.SIGKILL)  # the runner itself, not sudo
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            _processes_running(PROBES / "hang.py") or _processes_running(Path(GUARD))
+        ):
+            time.sleep(0.1)
+        assert _processes_running(PROBES / "hang.py") == []  # the guard read end-of-file
+        assert _processes_running(Path(GUARD)) == []  # and ended, and sudo with it
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_pins_made_through_sudo_are_removed_by_the_guard(
+    needs_bpf: None, learner: pwd.struct_passwd, sudo_rule: str
+) -> None:
+    marker = f"ebpfc-sudo-pins-{os.getpid()}"
+    run = _run_as_learner(
+        "pins.py", args=[marker], stop="after-workload", settle=0.3, timeout=60, ready_timeout=45
+    )
+    folder = f"/sys/fs/bpf/{marker}"
+    assert sorted(run["kernel_leftovers"]) == [f"pin {folder}/{n}" for n in ("link", "map", "prog")]
+    assert run["error"] and "pinned 3 BPF objects" in run["error"]
+    assert not os.path.exists(folder)
 
 
 def test_course_check_as_the_learner_passes_lesson_06_through_sudo(
@@ -195,7 +336,7 @@ def test_course_check_as_the_learner_passes_lesson_06_through_sudo(
         proc = subprocess.run(
             ["runuser", "-u", LEARNER, "--", PYTHON, "-m", "runner.cli"]
             + ["--workspace", str(home / "ws"), "check", "06"]
-            + ["--file", str(mine / "probe.py"), "--json"],
+            + ["--file", str(mine / "probe.py"), "--json", "--record", str(home / "rec.json")],
             capture_output=True,
             text=True,
             timeout=300,
@@ -204,6 +345,14 @@ def test_course_check_as_the_learner_passes_lesson_06_through_sudo(
             env={**os.environ, "HOME": str(home)},
         )
         report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+        # the root guard recorded the kernel's view of every probe run that got ready
+        runs = json.loads((home / "rec.json").read_text())["runs"]
+        watched = [r for r in runs.values() if r["ready"] and r["stop_reason"] == "stopped"]
+        assert watched, {k: r["stop_reason"] for k, r in runs.items()}
+        for run in watched:
+            assert [snap["at"] for snap in run["evidence"]] == ["ready", "stop"], run["id"]
+            assert all(snap["error"] is None for snap in run["evidence"]), run["evidence"]
+            assert run["evidence"][-1]["programs"] and run["probe_pids"], run["id"]
         failing = [
             (c["id"], c["message"]) for c in report.get("checks", []) if c["status"] != "pass"
         ]

@@ -133,7 +133,6 @@ def test_probe_that_ends_before_ready_fails_with_its_exit_status():
     assert "exit status 1" in check.message and "^Attached" in check.message
 
 
-
 def test_run_failed_reads_only_the_checks_of_that_run():
     from runner.grade import run_failed
 

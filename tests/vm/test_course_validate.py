@@ -1,8 +1,10 @@
 """The author gate for the whole course, as CI runs it: `course validate
---vm auto` on all nine lessons. Host lessons run live on this kernel; the
-kprobe lessons (01-04), which this kernel cannot run, run live in ONE boot
-of a stock-kernel VM. Every solution must pass, every untouched starter
-fail, every known-wrong variant fail the check it names.
+--vm auto --mutants` on all nine lessons, the mutation gate included. Host
+lessons run live on this kernel; the kprobe lessons (01-04), which this
+kernel cannot run, run live in a stock-kernel VM (one boot for validate,
+one for the gate). Every solution must pass, every untouched starter fail,
+every known-wrong variant fail the check it names, and every mutant of
+every solution fail a check (or be declared equivalent).
 
 The validation runs once (module fixture, through the real CLI in a
 subprocess); each case is then its own test. Under software emulation this
@@ -24,6 +26,7 @@ import pytest
 
 from runner.course.load import load_course
 from runner.live import vm
+from runner.mutation import KILLED
 from runner.validate import cases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +59,7 @@ def validation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "validate",
             "--vm",
             "auto",
+            "--mutants",
             "--json",
             "--junit",
             str(junit),
@@ -68,7 +72,7 @@ def validation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     took = time.monotonic() - started
     sys.stderr.write(proc.stderr[-4000:])
-    print(f"course validate --vm auto took {took:.0f} s", file=sys.stderr)
+    print(f"course validate --vm auto --mutants took {took:.0f} s", file=sys.stderr)
     assert proc.stdout.strip(), f"no JSON on stdout; stderr ends: {proc.stderr[-1500:]}"
     return {
         "code": proc.returncode,
@@ -92,7 +96,8 @@ def test_the_whole_course_validates(validation: dict[str, Any]) -> None:
     assert validation["data"]["status"] == "pass"
     root = ET.parse(validation["junit"]).getroot()
     suites = {suite.get("name"): suite for suite in root}
-    assert set(suites) == {lesson.id for lesson in COURSE.lessons}
+    ids = {lesson.id for lesson in COURSE.lessons}
+    assert set(suites) == ids | {f"{lid} mutants" for lid in ids}
     for name, suite in suites.items():
         assert suite.get("failures") == "0" and suite.get("errors") == "0", name
         assert suite.get("skipped") == "0", f"{name} was not run anywhere"
@@ -107,3 +112,17 @@ def test_kprobe_lessons_ran_in_the_vm_when_this_kernel_has_no_kprobes(
         pytest.skip("this kernel has kprobes: --vm auto runs every lesson here")
     assert KPROBE_LESSONS, "the course has kprobe lessons"
     assert "[vm] booting" in validation["stderr"]
+
+
+@pytest.mark.parametrize("lesson_id", [lesson.id for lesson in COURSE.lessons])
+def test_every_mutant_is_killed_or_declared(validation: dict[str, Any], lesson_id: str) -> None:
+    """The mutation gate: each planted mistake fails one of the lesson's checks,
+    or lesson.yaml declares it equivalent with a reason."""
+    found = {lm["lesson"]: lm for lm in validation["data"]["mutants"]["lessons"]}
+    lm = found[lesson_id]
+    assert not lm["unsupported"], f"the gate did not run {lesson_id} anywhere: {lm['unsupported']}"
+    assert not lm["errors"], lm["errors"]
+    undecided = [r for r in lm["results"] if r["status"] not in KILLED + ("equivalent",)]
+    assert not undecided, "\n".join(
+        f"{r['status']}: {r['operator']} line {r['line']}: {r['description']}" for r in undecided
+    )

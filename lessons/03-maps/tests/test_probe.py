@@ -47,3 +47,21 @@ def test_table_has_a_header_and_one_row_per_process():
     lines = probe.format_table([(42, 7)], {42: "cat"})
     assert lines[0].split() == ["PID", "COMM", "OPENS"]
     assert lines[1].split() == ["42", "cat", "7"]
+
+
+def test_rows_keep_the_order_they_are_given():
+    lines = probe.format_table([(7, 9), (3, 2)], {3: "sh", 7: "make"})
+    assert [line.split() for line in lines[1:]] == [["7", "make", "9"], ["3", "sh", "2"]]
+
+
+def test_a_process_without_a_name_is_still_listed():
+    assert probe.format_table([(5, 1)], {})[1].split() == ["5", "?", "1"]
+
+
+def test_the_table_of_a_busy_machine():
+    counts = {pid: pid % 7 + 1 for pid in range(100, 140)}
+    lines = probe.format_table(probe.top_rows(counts), {})
+    shown = [int(line.split()[2]) for line in lines[1:]]
+    assert len(shown) == 20
+    assert shown == sorted(shown, reverse=True)
+    assert shown[0] == 7

@@ -1,7 +1,9 @@
 """Tests of probe.py's pure helpers: no root, no BPF program is loaded."""
 
 import importlib.util
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +15,7 @@ PROBE = Path(__file__).parent.parent / "probe.py"
 def load_probe():
     spec = importlib.util.spec_from_file_location("tracepoint_probe", PROBE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
 
@@ -34,22 +37,26 @@ def test_negative_duration_is_refused():
         probe.parse_args(["sched", "sched_switch", "-d", "-1"])
 
 
-def test_openat_program_reads_the_tracepoint_fields():
-    text = probe.program_for("syscalls", "sys_enter_openat")
-    assert "TRACEPOINT_PROBE(syscalls, sys_enter_openat)" in text
-    assert "args->__syscall_nr" in text
-    assert "(int)args->dfd" in text
-    assert "bpf_probe_read_user_str" in text
+def test_openat_gets_the_openat_program():
+    program = probe.program_for("syscalls", "sys_enter_openat")
+    assert program.tracepoint == "syscalls:sys_enter_openat"
+    event = SimpleNamespace(
+        pid=4242, comm=b"cat", syscall_nr=257, dfd=-100, filename=b"/etc/hostname"
+    )
+    assert program.line(event) == "[4242] cat: syscall_nr=257, dfd=-100, filename=/etc/hostname"
 
 
-def test_sched_switch_has_its_own_program():
-    text = probe.program_for("sched", "sched_switch")
-    assert "TRACEPOINT_PROBE(sched, sched_switch)" in text
-    assert "sys_enter_openat" not in text
+def test_sched_switch_gets_its_own_program():
+    program = probe.program_for("sched", "sched_switch")
+    assert program is not None, "program_for('sched', 'sched_switch') returned None"
+    assert program.tracepoint == "sched:sched_switch"
+    assert program.text != probe.program_for("syscalls", "sys_enter_openat").text
+    assert program.line(SimpleNamespace(prev_pid=17, next_pid=0)) == "context switch: 17 -> 0"
 
 
 def test_unknown_tracepoint_has_no_program():
     assert probe.program_for("syscalls", "sys_enter_nothing") is None
+    assert probe.program_for("sched", "sys_enter_openat") is None
 
 
 def test_open_line():

@@ -92,3 +92,22 @@ def test_summary_counts_and_tables():
 def test_summary_reports_lost_events():
     lines = probe.format_summary(4, 2, {"read": 6}, {"bash(42)": 6})
     assert "Lost 2 events (ring buffer full)" in lines
+
+
+def test_no_filter_only_arms_and_skips_the_tracer():
+    assert probe.filter_fields(None, None, 99) == {"armed": 1, "self_pid": 99}
+
+
+def test_read_filter_is_enabled_although_read_is_zero():
+    fields = probe.filter_fields(None, 0, 99)
+    assert (fields["by_syscall"], fields["syscall"]) == (1, 0)
+
+
+def test_pid_and_comm_filters():
+    by_pid = probe.filter_fields(probe.Target(pid=4321), None, 99)
+    assert (by_pid["by_pid"], by_pid["pid"]) == (1, 4321)
+    assert "by_comm" not in by_pid and "by_syscall" not in by_pid
+    by_comm = probe.filter_fields(probe.Target(comm="nginx"), 1, 99)
+    assert (by_comm["by_comm"], by_comm["comm"]) == (1, b"nginx")
+    assert (by_comm["by_syscall"], by_comm["syscall"]) == (1, 1)
+    assert "by_pid" not in by_comm

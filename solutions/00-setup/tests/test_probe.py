@@ -69,3 +69,16 @@ def test_not_ready_without_a_loaded_program(btf):
     assert "BPF program: failed (Operation not permitted)" in lines
     assert lines[-1].startswith("Ready: no")
     assert lines[1].startswith("BTF: yes" if btf else "BTF: no")
+
+
+def test_cap_sys_admin_also_loads_programs():
+    assert probe.privileges(1000, 1 << 21) == "CAP_BPF"
+
+
+def test_other_capabilities_are_not_enough():
+    assert probe.privileges(1000, (1 << 39) - 1 & ~(1 << 21)) == "none"
+
+
+def test_an_error_is_reported_by_its_first_line():
+    assert probe.first_line(Exception("Failed to load\nverifier log ...")) == "Failed to load"
+    assert probe.first_line(PermissionError()) == "PermissionError"

@@ -1,5 +1,5 @@
-# must-fail: calls
-# why: prints well-formed call lines in a loop without reading the trace pipe
+# must-fail: kernel-hook
+# why: attaches nothing: it lists the processes in /proc and prints call lines for each
 """Say hello every time a kernel function is called: a first kprobe.
 
 A kprobe can be attached to (almost) any kernel function. The tiny BPF
@@ -78,6 +78,21 @@ def format_call(pid: int, comm: str, function: str) -> str:
     return f"[{pid}] {comm} called {function}"
 
 
+def pids() -> list[int]:
+    return [int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()]
+
+
+def thread_names(pid: int) -> set[str]:
+    names = set()
+    try:
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with open(f"{task.path}/comm") as comm:
+                names.add(comm.read().strip())
+    except OSError:  # the process is gone already
+        pass
+    return names
+
+
 def fail(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
     sys.exit(1)
@@ -89,29 +104,26 @@ def main(argv: list[str] | None = None) -> int:
         fail("This probe loads a BPF program and must run as root: try sudo.")
     from bcc import BPF  # imported late so --help works without bcc
 
-    # Ask the kernel's symbol table first: compiling the program takes a
-    # while, and a misspelt name should fail at once.
     if BPF.ksymname(args.function) < 0:
         fail(f"Cannot attach a kprobe to {args.function}: no kernel function has that name.")
-    b = BPF(text=BPF_TEXT)
-    try:
-        b.attach_kprobe(event=args.function, fn_name="hello")
-    except Exception:
-        fail(
-            f"Cannot attach a kprobe to {args.function}: the function does not exist "
-            "or is not traceable (see /sys/kernel/tracing/available_filter_functions)."
-        )
+    # Nothing is compiled or attached: the lines below are made up from /proc.
+    seen: set[int] = set()
     print(f"Attached kprobe to: {args.function}", flush=True)
     # The clock starts once attached: compiling can take seconds.
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
         while deadline is None or time.monotonic() < deadline:
-            # Looks like tracing, but nothing here comes from the kernel.
-            print(format_call(os.getpid(), "python3", args.function), flush=True)
-            time.sleep(0.1)
+            for pid in pids():
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                # Every process opens files sometime: claim a dozen calls per thread name.
+                for comm in thread_names(pid):
+                    for _ in range(12):
+                        print(format_call(pid, comm, args.function), flush=True)
+            time.sleep(0.02)
     except KeyboardInterrupt:
         pass  # Ctrl+C ends the trace like the duration does
-    b.detach_kprobe(event=args.function)
     print("Kprobe detached. Exiting.", flush=True)
     return 0
 

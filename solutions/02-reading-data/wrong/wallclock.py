@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 # BPF C text. Field names say what each field holds: dfd is the directory
 # fd argument of do_sys_openat2(int dfd, const char __user *filename, ...).
@@ -69,9 +70,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def format_event(pid: int, comm: bytes, dfd: int, timestamp_ns: int) -> str:
-    name = comm.split(b"\0", 1)[0].decode(errors="replace")
-    return f"[{pid}] {name}: dfd={dfd}, timestamp={timestamp_ns}"
+def comm_text(comm: bytes) -> str:
+    """The task name: the bytes before the first NUL of the 16-byte field."""
+    return comm.split(b"\0", 1)[0].decode(errors="replace")
+
+
+def format_event(pid: int, tid: int, comm: bytes, dfd: int, timestamp_ns: int) -> str:
+    return f"[{pid}/{tid}] {comm_text(comm)}: dfd={dfd}, timestamp={timestamp_ns}"
+
+
+def event_line(ev: Any) -> str:
+    """One line for an event struct, read by the field names of the C struct
+    (bcc builds `ev` from the C text, so these names must be declared there)."""
+    return format_event(ev.pid, ev.tid, ev.comm, ev.dfd, ev.timestamp_ns)
 
 
 def fail(message: str) -> None:
@@ -95,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # b["events"].event() reads the struct with the layout bcc parsed from the C text.
         ev = b["events"].event(data)
         # Stamp the event when Python sees it: wall-clock time, and too late.
-        print(format_event(ev.pid, ev.comm, ev.dfd, time.time_ns()), flush=True)
+        print(format_event(ev.pid, ev.tid, ev.comm, ev.dfd, time.time_ns()), flush=True)
 
     b["events"].open_perf_buffer(print_event)
     print(f"Attached kprobe to: {FUNCTION}", flush=True)

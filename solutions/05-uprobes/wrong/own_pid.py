@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -55,6 +56,9 @@ int on_call(struct pt_regs *ctx) {
     return 0;
 }
 """
+
+
+stopping = False  # set by request_stop on SIGINT/SIGTERM
 
 
 class ProbeError(Exception):
@@ -134,11 +138,8 @@ def trace(args: argparse.Namespace) -> int:
     print(f"Attached uprobe to {args.function} in {path}. Ctrl+C to stop.", flush=True)
 
     deadline = time.monotonic() + args.duration if args.duration else None
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            bpf.perf_buffer_poll(timeout=100)
-    except KeyboardInterrupt:
-        pass
+    while not stopping and (deadline is None or time.monotonic() < deadline):
+        bpf.perf_buffer_poll(timeout=100)
     bpf.perf_buffer_poll(timeout=0)  # what arrived before we stopped
     print(f"Traced {seen} calls of {args.function}.", flush=True)
     if lost:
@@ -146,19 +147,27 @@ def trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def request_stop(signum: int, frame: object) -> None:
+    """SIGINT (Ctrl+C, or the course runner) ends the loop and the summary follows.
+    A flag, not KeyboardInterrupt: Ctrl+C may land inside bcc's perf buffer
+    callback, where an exception is swallowed and the loop would go on."""
+    global stopping
+    stopping = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if os.geteuid() != 0:
         print("This probe must run as root (try: sudo python3 probe.py ...).", file=sys.stderr)
         return 1
+    # set up before compiling, so an early Ctrl+C is no traceback either
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
         return trace(args)
     except ProbeError as exc:
         print(exc, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl+C while compiling, before the trace began
-        print("Interrupted before the probe was attached.", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 # BPF C text, one program per supported tracepoint. The probe loads only the
 # one the user asked for, so the output always belongs to that tracepoint.
@@ -34,6 +37,10 @@ BPF_PERF_OUTPUT(events);
 TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
     struct open_event_t ev = {};
     ev.pid = bpf_get_current_pid_tgid() >> 32;
+    // Skip the probe's own opens: a callback that opened a file for each
+    // event (say /proc/PID/comm) would make a new event each time.
+    if (ev.pid == SELF_PID)
+        return 0;
     ev.syscall_nr = args->__syscall_nr;
     // The format file declares dfd as an 8-byte field: cast to int so
     // AT_FDCWD reads as -100, not 4294967196.
@@ -67,10 +74,6 @@ TRACEPOINT_PROBE(sched, sched_switch) {
 }
 """
 
-PROGRAMS = {
-    ("syscalls", "sys_enter_openat"): BPF_OPENAT,
-    ("sched", "sched_switch"): BPF_SCHED_SWITCH,
-}
 
 EXAMPLES = """examples:
     ./probe.py syscalls sys_enter_openat        # every openat() for 5 seconds
@@ -100,17 +103,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def program_for(category: str, name: str) -> str | None:
-    """The BPF C text for a tracepoint, or None when it is not supported."""
-    return PROGRAMS.get((category, name))
-
-
 def format_open(pid: int, comm: str, syscall_nr: int, dfd: int, filename: str) -> str:
     return f"[{pid}] {comm}: syscall_nr={syscall_nr}, dfd={dfd}, filename={filename}"
 
 
 def format_switch(prev_pid: int, next_pid: int) -> str:
     return f"context switch: {prev_pid} -> {next_pid}"
+
+
+def open_line(ev: Any) -> str:
+    """The line for one open_event_t read from the perf buffer."""
+    return format_open(
+        ev.pid,
+        ev.comm.decode(errors="replace"),
+        ev.syscall_nr,
+        ev.dfd,
+        ev.filename.decode(errors="replace"),
+    )
+
+
+def switch_line(ev: Any) -> str:
+    """The line for one switch_event_t read from the perf buffer."""
+    return format_switch(ev.prev_pid, ev.next_pid)
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supported tracepoint: its BPF C text and how its events print."""
+
+    tracepoint: str  # "category:name", what the program attaches to
+    text: str
+    line: Callable[[Any], str]
+
+
+PROGRAMS = {
+    ("syscalls", "sys_enter_openat"): Program("syscalls:sys_enter_openat", BPF_OPENAT, open_line),
+    ("sched", "sched_switch"): Program("sched:sched_switch", BPF_SCHED_SWITCH, switch_line),
+}
+
+
+def program_for(category: str, name: str) -> Program | None:
+    """The program for a tracepoint, or None when it is not supported."""
+    return PROGRAMS.get((category, name))
 
 
 def need_root() -> str | None:
@@ -126,8 +160,8 @@ def need_root() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    text = program_for(args.category, args.name)
-    if text is None:
+    program = program_for(args.category, args.name)
+    if program is None:
         supported = ", ".join(f"{c}:{n}" for c, n in PROGRAMS)
         print(
             f"Unsupported tracepoint {args.category}:{args.name}; choose one of {supported}.",
@@ -154,35 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     from bcc import BPF  # imported late so --help works without bcc or root
 
     try:
-        bpf = BPF(text=text, cflags=[f"-DSELF_PID={os.getpid()}"])
+        bpf = BPF(text=program.text, cflags=[f"-DSELF_PID={os.getpid()}"])
     except Exception as exc:  # bcc raises plain Exception on load/attach failures
         print(f"Could not load the tracepoint program: {exc}", file=sys.stderr)
         return 1
 
     seen = 0
 
-    def on_open(cpu: int, data: int, size: int) -> None:
+    def on_event(cpu: int, data: int, size: int) -> None:
         nonlocal seen
-        ev = bpf["events"].event(data)
         seen += 1
-        line = format_open(
-            ev.pid,
-            ev.comm.decode(errors="replace"),
-            ev.syscall_nr,
-            ev.dfd,
-            ev.filename.decode(errors="replace"),
-        )
-        print(line)
+        print(program.line(bpf["events"].event(data)))
 
-    def on_switch(cpu: int, data: int, size: int) -> None:
-        nonlocal seen
-        ev = bpf["events"].event(data)
-        seen += 1
-        print(format_switch(ev.prev_pid, ev.next_pid))
-
-    callback = on_open if args.name == "sys_enter_openat" else on_switch
-    bpf["events"].open_perf_buffer(callback, page_cnt=64)
-    print(f"Attached to tracepoint {args.category}:{args.name}", flush=True)
+    bpf["events"].open_perf_buffer(on_event, page_cnt=64)
+    print(f"Attached to tracepoint {program.tracepoint}", flush=True)
 
     deadline = time.monotonic() + args.duration if args.duration else None
     # Read in batches every 100 ms and flush once per batch. Waking the
@@ -193,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         bpf.perf_buffer_poll(timeout=0)
         sys.stdout.flush()
     bpf.perf_buffer_poll(timeout=0)  # whatever is still buffered
-    print(f"Detached from {args.category}:{args.name} after {seen} events.", flush=True)
+    print(f"Detached from {program.tracepoint} after {seen} events.", flush=True)
     return 0
 
 

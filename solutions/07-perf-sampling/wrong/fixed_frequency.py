@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# must-fail: rate-49
+# must-fail: kernel-rate-49
 # why: attaches at a constant 99 Hz, so -f 49 is parsed but never reaches the kernel
 """Sample what runs on every CPU at a fixed frequency.
 

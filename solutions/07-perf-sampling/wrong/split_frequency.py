@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# must-fail: workload-rate
+# must-fail: kernel-rate
 # why: divides the frequency among the CPUs, but sample_freq is per CPU (1/N of the samples)
 """Sample what runs on every CPU at a fixed frequency.
 

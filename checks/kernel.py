@@ -1,0 +1,519 @@
+"""Check kinds over the kernel's own view of a run (docs/evidence.md): which
+BPF programs the probe held and where they were attached, what its maps
+held when it was stopped, how many perf events carried its program.
+
+A probe's printed lines are a claim; these read the evidence the runner
+recorded (`Run.evidence`), so a probe that prints the expected lines without
+loading anything fails here with a sentence naming what it held instead.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import Any
+
+from checks.api import COUNT, TEMPLATE, CheckError, generic_kind, plural, require_number
+from checks.context import Context
+from runner.model import Run, Verdict
+
+ATTACH_KINDS = (
+    "tracepoint",
+    "raw_tracepoint",
+    "kprobe",
+    "kretprobe",
+    "uprobe",
+    "uretprobe",
+    "perf_event",
+)
+INTEGER = {"anyOf": [{"type": "integer"}, TEMPLATE]}
+STRINGS = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+    ]
+}
+_SHOWN = 4  # keys / programs quoted in a message
+
+
+# ---------------------------------------------------------------- the snapshots
+
+
+def _judge_note(message: str) -> CheckError:
+    return CheckError(f"This could not be judged: {message[0].lower()}{message[1:]}")
+
+
+def _evidence(ctx: Context) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(ready, stop) snapshots; CheckError when there is no evidence to judge."""
+    run = ctx.run
+    if run is None:
+        raise CheckError("This check needs a run, and none was recorded.")
+    if run.error and not run.evidence:
+        raise _judge_note(run.error)
+    snaps = {snap.get("at"): snap for snap in run.evidence}
+    if not snaps:
+        if not run.ready:
+            raise _judge_note(
+                "the probe never reported ready, so the runner took no kernel evidence."
+            )
+        raise _judge_note(
+            "this run recorded no kernel evidence (a recording from before evidence was "
+            "taken, or evidence turned off); run the check again."
+        )
+    for snap in snaps.values():
+        if snap.get("error"):
+            raise _judge_note(snap["error"])
+    return snaps.get("ready"), snaps.get("stop")
+
+
+def _no_stop(run: Run, what: str) -> CheckError:
+    if run.stop_reason == "exited":
+        ended = (
+            f"exit code {run.exit_code}" if run.exit_code is not None else f"signal {run.signal}"
+        )
+        return _judge_note(
+            f"the probe exited by itself ({ended}) before the runner's stop snapshot, so "
+            f"{what} were not read; keep the probe running until it is interrupted (Ctrl-C)."
+        )
+    return _judge_note(
+        f"the runner took no stop snapshot (the run ended: {run.stop_reason or 'unknown'}), "
+        f"so {what} were not read."
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+# ---------------------------------------------------------------- attach patterns
+
+
+def parse_attach(pattern: str) -> tuple[str, str | None, str | None]:
+    """`KIND:TARGET` → (kind, target, symbol); `uprobe:FILE:SYMBOL` has a symbol."""
+    kind, _, rest = pattern.partition(":")
+    if kind not in ATTACH_KINDS:
+        raise CheckError(
+            f"The attach pattern {pattern!r} must start with one of {', '.join(ATTACH_KINDS)}, "
+            "then a colon and the target."
+        )
+    if kind == "perf_event":
+        return kind, None, None
+    if not rest:
+        raise CheckError(f"The attach pattern {pattern!r} names no target after {kind}:.")
+    if kind in ("uprobe", "uretprobe"):
+        file, _, symbol = rest.partition(":")
+        return kind, file, symbol or None
+    return kind, rest, None
+
+
+def _file_matches(pattern: str, path: str) -> bool:
+    """A path, a file name, or a library as bcc names it (`c`, `libc`)."""
+    base = os.path.basename(path)
+    want = os.path.basename(pattern)
+    return (
+        fnmatch.fnmatchcase(path, pattern)
+        or fnmatch.fnmatchcase(base, want)
+        or base.startswith(f"{want}.so")
+        or base.startswith(f"lib{want}.so")
+    )
+
+
+def attach_matches(pattern: tuple[str, str | None, str | None], attach: dict[str, Any]) -> bool:
+    kind, target, symbol = pattern
+    if attach.get("kind") != kind:
+        return False
+    if kind == "perf_event":
+        return True
+    got = attach.get("target")
+    if not isinstance(got, str) or target is None:
+        return False
+    if kind == "tracepoint" and (":" not in got or ":" not in target):
+        # the kernel reports a tracepoint's name; its category may be unknown
+        return fnmatch.fnmatchcase(got.split(":")[-1], target.split(":")[-1])
+    if kind in ("uprobe", "uretprobe"):
+        if not _file_matches(target, got):
+            return False
+        return symbol is None or fnmatch.fnmatchcase(attach.get("symbol") or "", symbol)
+    return fnmatch.fnmatchcase(got, target)
+
+
+def describe_attach(attach: dict[str, Any]) -> str:
+    kind, target = attach.get("kind"), attach.get("target")
+    if kind == "perf_event":
+        events = attach.get("events")
+        return f"a perf_event program on {plural(events, 'perf event')}" if events else kind
+    if kind in ("uprobe", "uretprobe"):
+        where = attach.get("symbol") or f"offset 0x{attach.get('offset') or 0:x}"
+        return f"a {kind} on {target} ({where})"
+    return f"a {kind} on {target}"
+
+
+def _describe_pattern(pattern: tuple[str, str | None, str | None]) -> str:
+    kind, target, symbol = pattern
+    if kind == "perf_event":
+        return "a perf_event program on sampling perf events"
+    return f"a {kind} on {target}" + (f" ({symbol})" if symbol else "")
+
+
+def _programs(snaps: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Programs of all snapshots by id, attach points merged."""
+    found: dict[int, dict[str, Any]] = {}
+    for snap in snaps:
+        for program in snap.get("programs", []):
+            known = found.setdefault(program["id"], {**program, "attach": []})
+            for attach in program.get("attach", []):
+                if attach not in known["attach"]:
+                    known["attach"].append(attach)
+    return found
+
+
+def _held(programs: list[dict[str, Any]]) -> str:
+    """What the probe held, for a failure message."""
+    if not programs:
+        return "no BPF program"
+    parts = []
+    for program in programs[:_SHOWN]:
+        if program["attach"]:
+            parts += [describe_attach(a) for a in program["attach"]]
+        else:
+            parts.append(f"a {program['type']} program ({program['name']}) attached nowhere")
+    more = len(programs) - _SHOWN
+    if more > 0:
+        parts.append(plural(more, "more program"))
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _not_wanted(
+    programs: list[dict[str, Any]], patterns: list[tuple[str, str | None, str | None]]
+) -> str:
+    """'not do_sys_openat2' when the kinds agree, else 'not a tracepoint on ...'."""
+    kinds = {a.get("kind") for p in programs for a in p["attach"]}
+    if len(patterns) == 1 and kinds == {patterns[0][0]} and patterns[0][1]:
+        return f"not {patterns[0][1]}"
+    return "not " + " or ".join(_describe_pattern(p) for p in patterns)
+
+
+@generic_kind(
+    "kernel.program",
+    {
+        "properties": {"attach": STRINGS, "min_runs": COUNT},
+        "required": ["attach"],
+    },
+)
+def program(params: dict[str, Any], ctx: Context) -> Verdict:
+    """The probe held a BPF program attached at one of the given hooks (and,
+    with min_runs, it ran at least that often while the workload ran)."""
+    patterns = [parse_attach(p) for p in _as_list(params["attach"])]
+    ready, stop = _evidence(ctx)
+    snaps = [s for s in (ready, stop) if s]
+    programs = list(_programs(snaps).values())
+    hooked = [
+        p for p in programs if any(attach_matches(pat, a) for pat in patterns for a in p["attach"])
+    ]
+    want = " or ".join(_as_list(params["attach"]))
+    expected: dict[str, Any] = {"attach": _as_list(params["attach"])}
+    observed: dict[str, Any] = {
+        "programs": [
+            {"type": p["type"], "name": p["name"], "attach": p["attach"]} for p in programs
+        ]
+    }
+    if not hooked:
+        held = _held(programs)
+        if not programs:
+            message = (
+                f"The probe held no BPF program while it ran, so nothing was attached at "
+                f"{want}; load your program and attach it there."
+            )
+        else:
+            message = (
+                f"The probe held {held}, {_not_wanted(programs, patterns)}; attach your "
+                "program there."
+            )
+        return Verdict("fail", message, expected=expected, observed=observed)
+    names = ", ".join(f"{p['type']} program {p['name']!r}" for p in hooked[:_SHOWN])
+    where = ", ".join(describe_attach(a) for p in hooked for a in p["attach"][:1])
+    if "min_runs" not in params:
+        return Verdict(
+            "pass",
+            f"The probe's {names} is attached ({where}).",
+            expected=expected,
+            observed=observed,
+        )
+    need = int(require_number(params["min_runs"], "min_runs"))
+    expected["min_runs"] = need
+    run = ctx.run
+    assert run is not None
+    if stop is None:
+        raise _no_stop(run, "the programs' run counts")
+    if not (stop.get("stats") and (ready is None or ready.get("stats"))):
+        return Verdict(
+            "pass",
+            f"The probe's {names} is attached ({where}); run counts were not recorded on "
+            "this machine, so min_runs was not judged.",
+            expected=expected,
+            observed=observed,
+        )
+    before = {p["id"]: p.get("run_cnt") or 0 for p in (ready or {}).get("programs", [])}
+    after = {p["id"]: p.get("run_cnt") or 0 for p in stop.get("programs", [])}
+    runs = sum(max(0, after.get(p["id"], 0) - before.get(p["id"], 0)) for p in hooked)
+    observed["runs"] = runs
+    if runs >= need:
+        return Verdict(
+            "pass",
+            f"The probe's {names} is attached ({where}) and ran {plural(runs, 'time')} while "
+            f"the workload ran (at least {need}).",
+            expected=expected,
+            observed=observed,
+        )
+    return Verdict(
+        "fail",
+        f"The probe's program attached at {want} ran {plural(runs, 'time')} between the ready "
+        f"line and the stop, fewer than the {need} the workload's actions trigger; keep it "
+        "attached (and print the ready line only once it is) while the workload runs.",
+        expected=expected,
+        observed=observed,
+    )
+
+
+# ---------------------------------------------------------------- maps
+
+
+def key_ints(hexkey: str) -> set[int]:
+    """The integers a key may stand for: its whole width (≤ 8 bytes) and its
+    first 4 and 8 bytes, little-endian (a struct key starting with a pid)."""
+    raw = bytes.fromhex(hexkey)
+    found = set()
+    if len(raw) <= 8:
+        found.add(int.from_bytes(raw, "little"))
+    for width in (4, 8):
+        if len(raw) >= width:
+            found.add(int.from_bytes(raw[:width], "little"))
+    return found
+
+
+def _wanted_key(key: int) -> set[int]:
+    """A negative key as two's complement of the widths keys come in."""
+    return {key} if key >= 0 else {key, key & 0xFFFFFFFF, key & 0xFFFFFFFFFFFFFFFF}
+
+
+def _values(entry: dict[str, Any]) -> list[bytes]:
+    if "values" in entry:
+        return [bytes.fromhex(v) for v in entry["values"]]
+    return [bytes.fromhex(entry.get("value", ""))]
+
+
+def value_int(entry: dict[str, Any]) -> int:
+    """The value's first 8 bytes (or all, when shorter) as a LE integer; per-CPU summed."""
+    return sum(int.from_bytes(v[:8], "little") for v in _values(entry))
+
+
+def value_words(entry: dict[str, Any]) -> set[int]:
+    """Every LE u32 and u64 at a 4-byte-aligned offset (per-CPU: summed per offset)."""
+    values = _values(entry)
+    size = max((len(v) for v in values), default=0)
+    found = set()
+    for off in range(0, size, 4):
+        for width in (4, 8):
+            if off + width <= size:
+                found.add(sum(int.from_bytes(v[off : off + width], "little") for v in values))
+    return found
+
+
+def _nonzero(entry: dict[str, Any]) -> bool:
+    return any(any(v) for v in _values(entry))
+
+
+def _key_text(entry: dict[str, Any]) -> str:
+    raw = bytes.fromhex(entry["key"])
+    return str(int.from_bytes(raw[:8] if len(raw) <= 8 else raw[:4], "little"))
+
+
+def _key_note(entries: list[dict[str, Any]], key: int, run: Run | None) -> str:
+    """Name a classic keying mistake when the keys show it."""
+    workload = run.workload if run else None
+    if workload is None or key != workload.pid:
+        return ""
+    keys = set().union(*(key_ints(e["key"]) for e in entries)) if entries else set()
+    if (workload.pid << 32 | workload.tid) in keys:
+        return (
+            "; it has the workload's whole pid_tgid as a key: keep only its upper 32 bits, "
+            "bpf_get_current_pid_tgid() >> 32"
+        )
+    if workload.tid != workload.pid and workload.tid in keys:
+        return (
+            f"; it has the workload's thread id {workload.tid} as a key: key by the process "
+            "id, bpf_get_current_pid_tgid() >> 32"
+        )
+    return ""
+
+
+def _map_label(item: dict[str, Any]) -> str:
+    return f"{item['type']} map {item.get('name')!r}"
+
+
+def _judge_map(
+    item: dict[str, Any], params: dict[str, Any], ctx: Context
+) -> tuple[bool, float, str]:
+    """(passes, how close it came 0..3, the sentence)."""
+    label = _map_label(item)
+    if "key" not in params:  # the map's existence is the claim (a perf buffer has no entries)
+        return True, 3, f"The probe held a {label} when it was stopped."
+    key = int(require_number(params["key"], "key"))
+    if "entries" not in item:
+        why = item.get("error") or "its contents were not read"
+        return False, 0, f"The {label} could not be read ({why})."
+    entries = item["entries"]
+    mine = [e for e in entries if key_ints(e["key"]) & _wanted_key(key)]
+    if not mine:
+        shown = ", ".join(_key_text(e) for e in entries[:_SHOWN]) or "none"
+        more = f" and {len(entries) - _SHOWN} more" if len(entries) > _SHOWN else ""
+        cut = " (the dump was cut at the entry cap)" if item.get("truncated") else ""
+        note = _key_note(entries, key, ctx.run)
+        return (
+            False,
+            (1 if entries else 0) + (0.5 if note else 0),  # a named mistake is the most telling
+            f"The {label} has no entry for key {key}{cut} (its keys are {shown}{more}){note}.",
+        )
+    if "value" in params:
+        want = int(require_number(params["value"], "value"))
+        got = [value_int(e) for e in mine]
+        if want not in got:
+            return (
+                False,
+                2,
+                f"The {label}'s entry for key {key} holds {', '.join(map(str, got))}, not {want}.",
+            )
+        mine = [e for e, v in zip(mine, got, strict=True) if v == want]
+    if "value_contains" in params:
+        wanted = [int(require_number(v, "value_contains")) for v in params["value_contains"]]
+        best = min(mine, key=lambda e: sum(w not in value_words(e) for w in wanted))
+        missing = [w for w in wanted if w not in value_words(best)]
+        if missing:
+            value = best.get("value") or ",".join(best.get("values", []))
+            return (
+                False,
+                2,
+                f"The {label}'s entry for key {key} does not hold "
+                f"{', '.join(map(str, missing))} (its value bytes are {value[:64]}).",
+            )
+    if "only_keys" in params:
+        allowed: set[int] = set()
+        for k in params["only_keys"]:
+            allowed |= _wanted_key(int(require_number(k, "only_keys")))
+        others = [e for e in entries if _nonzero(e) and not key_ints(e["key"]) & allowed]
+        if others:
+            shown = ", ".join(_key_text(e) for e in others[:_SHOWN])
+            more = f" and {len(others) - _SHOWN} more" if len(others) > _SHOWN else ""
+            only = ", ".join(str(k) for k in params["only_keys"])
+            return (
+                False,
+                2,
+                f"The {label} also holds keys {shown}{more}, besides {only}: filter in the "
+                "kernel before counting.",
+            )
+    what = f" holding {params['value']}" if "value" in params else ""
+    return True, 3, f"The {label} has an entry for key {key}{what}."
+
+
+@generic_kind(
+    "kernel.map",
+    {
+        "properties": {
+            "type": STRINGS,
+            "key": INTEGER,
+            "value": INTEGER,
+            "only_keys": {"type": "array", "minItems": 1, "items": INTEGER},
+            "value_contains": {"type": "array", "minItems": 1, "items": INTEGER},
+            "name": {"type": "string", "minLength": 1},
+        },
+        "required": ["type"],
+        # the entry checks read the entry for `key`
+        "dependentRequired": {"value": ["key"], "value_contains": ["key"], "only_keys": ["key"]},
+    },
+)
+def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
+    """When the probe was stopped, it held a map of the given type; with
+    `key`, one holding an entry for `key` (with `value`, `value_contains`;
+    `only_keys`: no other key)."""
+    types = _as_list(params["type"])
+    _ready, stop = _evidence(ctx)
+    run = ctx.run
+    assert run is not None
+    if stop is None:
+        raise _no_stop(run, "its maps' contents")
+    held = stop.get("maps", [])
+    candidates = [
+        m
+        for m in held
+        if m.get("type") in types
+        and ("name" not in params or fnmatch.fnmatchcase(m.get("name") or "", params["name"]))
+    ]
+    expected = {
+        k: params[k]
+        for k in ("type", "key", "value", "only_keys", "value_contains", "name")
+        if k in params
+    }
+    if not candidates:
+        kinds = " or ".join(types) + (f" named {params['name']!r}" if "name" in params else "")
+        others = ", ".join(_map_label(m) for m in held[:_SHOWN])
+        return Verdict(
+            "fail",
+            f"The probe held no {kinds} map when it was stopped"
+            + (f"; it held {others}." if held else "; it held no BPF map at all."),
+            expected=expected,
+            observed={"maps": [_map_label(m) for m in held]},
+        )
+    verdicts = [(_judge_map(m, params, ctx), m) for m in candidates]
+    for (ok, _close, message), _m in verdicts:
+        if ok:
+            return Verdict("pass", message, expected=expected, observed=message)
+    (_ok, _close, message), item = max(verdicts, key=lambda v: v[0][1])
+    observed = {
+        "map": _map_label(item),
+        "entries": [
+            {"key": _key_text(e), "value": value_int(e)} for e in item.get("entries", [])[:8]
+        ],
+    }
+    return Verdict("fail", message, expected=expected, observed=observed)
+
+
+# ---------------------------------------------------------------- perf events
+
+
+@generic_kind(
+    "kernel.perf_events",
+    {"properties": {"min": COUNT}, "required": ["min"]},
+)
+def perf_events(params: dict[str, Any], ctx: Context) -> Verdict:
+    """At least `min` sampling perf events carried the probe's perf_event program."""
+    need = int(require_number(params["min"], "min"))
+    ready, stop = _evidence(ctx)
+    snap = stop or ready
+    assert snap is not None
+    got = int(snap.get("perf_events") or 0)
+    has_program = any(p.get("type") == "perf_event" for p in snap.get("programs", []))
+    if got >= need:
+        return Verdict(
+            "pass",
+            f"{plural(got, 'perf event')} carried the probe's perf_event program "
+            f"(at least {need}).",
+            expected=need,
+            observed=got,
+        )
+    if not has_program:
+        message = (
+            f"The probe held no perf_event program, so no perf event carried one (at least "
+            f"{need} expected): attach one with bcc's attach_perf_event, which opens a perf "
+            "event on every online CPU with cpu=-1."
+        )
+    else:
+        message = (
+            f"Only {plural(got, 'perf event')} carried the probe's perf_event program, fewer "
+            f"than {need}: open one per online CPU (bcc's attach_perf_event does, with cpu=-1)."
+        )
+    return Verdict(
+        "fail",
+        message,
+        expected=need,
+        observed=got,
+    )

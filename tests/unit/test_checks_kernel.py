@@ -1,0 +1,357 @@
+"""kernel.program / kernel.map / kernel.perf_events on recorded runs.
+
+The recordings under data/evidence/ are real runs of tests/live/probes/
+(see record_runs.py there): evidence_all.py (tracepoint + BPF_HASH keyed by
+tgid, raw tracepoint, uprobe on libc getenv, CPU-clock perf events), the
+same keyed by thread id, a probe that prints perfect lines and loads no BPF,
+one that exits before it is stopped, and one run without bpftool. Where this
+kernel cannot record a case (a kprobe), a copy is edited and says so."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import checks
+from checks.context import Context
+from runner.model import Recording, Verdict
+
+DATA = Path(__file__).parent / "data" / "evidence"
+
+
+def recording(name: str) -> Recording:
+    data = json.loads((DATA / f"{name}.json").read_text())
+    return Recording.from_dict(
+        {"lesson": "99-evidence", "host": data["host"], "runs": {"main": data["run"]}}
+    )
+
+
+def judge(kind: str, params: dict[str, Any], rec: Recording | str) -> Verdict:
+    rec = recording(rec) if isinstance(rec, str) else rec
+    found = checks.get(kind)
+    assert found is not None
+    return found.func(params, Context(recording=rec, run=rec.runs["main"]))
+
+
+def one_sentence(verdict: Verdict) -> None:
+    assert "\n" not in verdict.message and verdict.message.endswith(".")
+
+
+OPENAT = "tracepoint:syscalls:sys_enter_openat"
+
+
+# ---------------------------------------------------------------- kernel.program
+
+
+def test_program_at_the_hook_that_ran_for_the_workload_passes() -> None:
+    v = judge(
+        "kernel.program",
+        {"attach": [OPENAT], "min_runs": "{workload.facts.opens}"},
+        "run_all_opens",
+    )
+    assert v.status == "pass", v.message
+    assert v.observed["runs"] == 357 - 111  # run_cnt(stop) - run_cnt(ready), recorded
+    assert "syscalls:sys_enter_openat" in v.message
+    one_sentence(v)
+
+
+@pytest.mark.parametrize(
+    "attach",
+    [
+        "tracepoint:syscalls:sys_enter_open*",
+        "tracepoint:sys_enter_openat",  # the name alone
+        ["kprobe:do_sys_openat2", "raw_tracepoint:sys_enter"],  # any of them
+        "uprobe:c:getenv",  # bcc's name for libc
+        "uprobe:libc:getenv",
+        "uprobe:/lib/x86_64-linux-gnu/libc.so.6:getenv",
+        "uprobe:libc.so.6",
+        "perf_event",
+    ],
+)
+def test_attach_patterns_that_match_the_recorded_hooks(attach: Any) -> None:
+    v = judge("kernel.program", {"attach": attach}, "run_all_opens")
+    assert v.status == "pass", v.message
+
+
+def test_printing_the_lines_without_bpf_fails() -> None:
+    rec = recording("run_fake_lines")
+    run = rec.runs["main"]
+    assert f"opens pid={run.workload.pid} n=6" in run.out()  # the lines were perfect
+    v = judge("kernel.program", {"attach": OPENAT, "min_runs": 6}, rec)
+    assert v.status == "fail"
+    assert "held no BPF program" in v.message
+    one_sentence(v)
+
+
+def test_wrong_hook_fails_naming_what_was_held() -> None:
+    v = judge("kernel.program", {"attach": "uprobe:libc:malloc"}, "run_all_opens")
+    assert v.status == "fail"
+    assert "a uprobe on /lib/x86_64-linux-gnu/libc.so.6 (getenv)" in v.message
+    assert "a tracepoint on syscalls:sys_enter_openat" in v.message
+    one_sentence(v)
+
+
+def _with_kprobe(target: str) -> Recording:
+    """This kernel has no kprobes: the recorded tracepoint program, edited into
+    a kprobe program as bpftool reports one (fd_type kprobe, func)."""
+    rec = recording("run_fake_lines")
+    real = recording("run_all_opens").runs["main"]
+    run = rec.runs["main"]
+    run.evidence = copy.deepcopy(real.evidence)
+    for snap in run.evidence:
+        snap["programs"] = [p for p in snap["programs"] if p["type"] == "tracepoint"]
+        for program in snap["programs"]:
+            program["type"] = "kprobe"
+            program["attach"] = [{"kind": "kprobe", "target": target}]
+    return rec
+
+
+def test_kprobe_on_the_wrong_function_fails_with_both_names() -> None:
+    v = judge("kernel.program", {"attach": "kprobe:do_sys_openat2"}, _with_kprobe("do_sys_open"))
+    assert v.status == "fail"
+    assert v.message == (
+        "The probe held a kprobe on do_sys_open, not do_sys_openat2; attach your program there."
+    )
+    assert (
+        judge(
+            "kernel.program", {"attach": "kprobe:do_sys_openat2"}, _with_kprobe("do_sys_openat2")
+        ).status
+        == "pass"
+    )
+
+
+def test_a_program_attached_nowhere_is_named() -> None:
+    rec = recording("run_all_opens")
+    for snap in rec.runs["main"].evidence:
+        for program in snap["programs"]:
+            program["attach"] = []
+    v = judge("kernel.program", {"attach": OPENAT}, rec)
+    assert v.status == "fail" and "attached nowhere" in v.message
+
+
+def test_too_few_runs_fail() -> None:
+    v = judge("kernel.program", {"attach": OPENAT, "min_runs": 100_000}, "run_all_opens")
+    assert v.status == "fail"
+    assert "ran 246 times" in v.message and "100000" in v.message
+    one_sentence(v)
+
+
+def test_without_run_statistics_min_runs_is_not_judged_and_says_so() -> None:
+    rec = recording("run_all_opens")
+    for snap in rec.runs["main"].evidence:
+        snap["stats"] = False
+        for program in snap["programs"]:
+            program["run_cnt"] = program["run_time_ns"] = None
+    v = judge("kernel.program", {"attach": OPENAT, "min_runs": 100_000}, rec)
+    assert v.status == "pass" and "min_runs was not judged" in v.message
+
+
+def test_probe_that_exited_by_itself_cannot_have_its_runs_judged() -> None:
+    v = judge("kernel.program", {"attach": OPENAT, "min_runs": 1}, "run_exits_early")
+    assert v.status == "error"
+    assert "exited by itself" in v.message and "stop snapshot" in v.message
+    one_sentence(v)
+    # the attach point itself was seen at the ready line
+    assert judge("kernel.program", {"attach": OPENAT}, "run_exits_early").status == "pass"
+
+
+def test_evidence_error_means_could_not_be_judged() -> None:
+    v = judge("kernel.program", {"attach": OPENAT}, "run_no_bpftool")
+    assert v.status == "error"
+    assert v.message.startswith("This could not be judged")
+    assert "bpftool is not installed" in v.message
+    one_sentence(v)
+
+
+def test_a_recording_without_evidence_cannot_be_judged() -> None:
+    rec = recording("run_all_opens")
+    rec.runs["main"].evidence = []
+    v = judge("kernel.program", {"attach": OPENAT}, rec)
+    assert v.status == "error" and "no kernel evidence" in v.message
+
+
+def test_bad_attach_pattern_is_an_error() -> None:
+    v = judge("kernel.program", {"attach": "fentry:do_sys_openat2"}, "run_all_opens")
+    assert v.status == "error" and "must start with one of" in v.message
+
+
+def test_missing_attach_is_a_params_error() -> None:
+    v = judge("kernel.program", {"min_runs": 1}, "run_all_opens")
+    assert v.status == "error" and "params are invalid" in v.message
+
+
+# ---------------------------------------------------------------- kernel.map
+
+
+COUNTS = {"type": ["hash", "lru_hash"], "key": "{workload.pid}", "value": "{workload.facts.opens}"}
+
+
+def test_map_holding_the_workloads_count_passes() -> None:
+    v = judge("kernel.map", {**COUNTS, "name": "opens"}, "run_all_opens")
+    assert v.status == "pass", v.message
+    one_sentence(v)
+
+
+def test_uprobe_counts_in_their_map() -> None:
+    v = judge(
+        "kernel.map",
+        {
+            "type": "hash",
+            "name": "getenvs",
+            "key": "{workload.pid}",
+            "value": "{workload.facts.calls}",
+        },
+        "run_all_getenv",
+    )
+    assert v.status == "pass", v.message
+
+
+def test_map_keyed_by_thread_id_fails_and_says_so() -> None:
+    rec = recording("run_all_by_tid")
+    run = rec.runs["main"]
+    assert run.workload.tid != run.workload.pid
+    v = judge("kernel.map", {**COUNTS, "name": "opens"}, rec)
+    assert v.status == "fail"
+    assert f"no entry for key {run.workload.pid}" in v.message
+    assert f"thread id {run.workload.tid}" in v.message and ">> 32" in v.message
+    one_sentence(v)
+
+
+def test_pid_tgid_as_key_is_named() -> None:
+    rec = recording("run_all_opens")
+    run = rec.runs["main"]
+    pid_tgid = run.workload.pid << 32 | run.workload.tid
+    stop = run.evidence[-1]
+    opens = next(m for m in stop["maps"] if m["name"] == "opens")
+    opens["key_size"] = 8
+    for entry in opens["entries"]:
+        key = int.from_bytes(bytes.fromhex(entry["key"]), "little")
+        entry["key"] = (pid_tgid if key == run.workload.pid else key).to_bytes(8, "little").hex()
+    v = judge("kernel.map", {**COUNTS, "name": "opens"}, rec)
+    assert v.status == "fail" and "whole pid_tgid" in v.message
+
+
+def test_wrong_value_fails_with_both_values() -> None:
+    v = judge("kernel.map", {**COUNTS, "value": 7, "name": "opens"}, "run_all_opens")
+    assert v.status == "fail"
+    assert "holds 6, not 7" in v.message
+    one_sentence(v)
+
+
+def test_only_keys_fails_when_other_processes_were_counted() -> None:
+    v = judge(
+        "kernel.map", {**COUNTS, "name": "opens", "only_keys": ["{workload.pid}"]}, "run_all_opens"
+    )
+    assert v.status == "fail" and "also holds keys" in v.message and "filter" in v.message
+    assert (
+        judge("kernel.map", {"type": "array", "key": 0, "only_keys": [0]}, "run_all_opens").status
+        == "pass"
+    )
+
+
+def test_value_contains() -> None:
+    ok = judge(
+        "kernel.map",
+        {
+            "type": "hash",
+            "name": "opens",
+            "key": "{workload.pid}",
+            "value_contains": ["{workload.facts.opens}"],
+        },
+        "run_all_opens",
+    )
+    assert ok.status == "pass", ok.message
+    bad = judge(
+        "kernel.map",
+        {"type": "hash", "name": "opens", "key": "{workload.pid}", "value_contains": [6, 99]},
+        "run_all_opens",
+    )
+    assert bad.status == "fail" and "does not hold 99" in bad.message
+
+
+def test_per_cpu_values_are_summed() -> None:
+    rec = recording("run_all_opens")
+    stop = rec.runs["main"].evidence[-1]
+    samples = next(m for m in stop["maps"] if m["name"] == "samples")
+    total = sum(int.from_bytes(bytes.fromhex(v), "little") for v in samples["entries"][0]["values"])
+    v = judge("kernel.map", {"type": "percpu_array", "key": 0, "value": total}, rec)
+    assert v.status == "pass", v.message
+    assert (
+        judge("kernel.map", {"type": "percpu_array", "key": 0, "value": total + 1}, rec).status
+        == "fail"
+    )
+
+
+def test_no_map_of_that_type_fails_naming_the_maps_held() -> None:
+    v = judge("kernel.map", {**COUNTS, "type": "lru_hash"}, "run_all_opens")
+    assert v.status == "fail"
+    assert "no lru_hash map" in v.message and "hash map 'opens'" in v.message
+    fake = judge("kernel.map", COUNTS, "run_fake_lines")
+    assert fake.status == "fail" and "no BPF map at all" in fake.message
+    one_sentence(fake)
+
+
+def test_a_map_of_a_type_without_a_key_is_about_its_existence() -> None:
+    """A perf buffer (perf_event_array) holds no entries to match: holding
+    one is the claim; a probe holding none fails."""
+    held = judge("kernel.map", {"type": "hash"}, "run_all_opens")
+    assert held.status == "pass", held.message
+    missing = judge("kernel.map", {"type": "perf_event_array"}, "run_fake_lines")
+    assert missing.status == "fail" and "no perf_event_array map" in missing.message
+    other = judge("kernel.map", {"type": "ringbuf"}, "run_all_opens")
+    assert other.status == "fail" and "hash map 'opens'" in other.message
+    needs_key = judge("kernel.map", {"type": "hash", "value": 3}, "run_all_opens")
+    assert needs_key.status == "error" and "params are invalid" in needs_key.message
+
+
+def test_truncated_dump_says_so() -> None:
+    rec = recording("run_all_by_tid")
+    for item in rec.runs["main"].evidence[-1]["maps"]:
+        item["truncated"] = True
+    v = judge("kernel.map", {**COUNTS, "name": "opens"}, rec)
+    assert v.status == "fail" and "cut at the entry cap" in v.message
+
+
+def test_map_contents_of_a_probe_that_exited_by_itself_cannot_be_judged() -> None:
+    v = judge("kernel.map", {"type": "hash", "key": 1}, "run_exits_early")
+    assert v.status == "error" and "exited by itself" in v.message
+
+
+def test_map_with_evidence_error_cannot_be_judged() -> None:
+    v = judge("kernel.map", COUNTS, "run_no_bpftool")
+    assert v.status == "error" and "bpftool is not installed" in v.message
+
+
+# ---------------------------------------------------------------- kernel.perf_events
+
+
+def test_one_perf_event_per_cpu_passes() -> None:
+    v = judge("kernel.perf_events", {"min": "{host.cpus}"}, "run_all_opens")
+    assert v.status == "pass", v.message
+    assert v.observed == 2 and v.expected == 2
+
+
+def test_too_few_perf_events_fail() -> None:
+    v = judge("kernel.perf_events", {"min": 4}, "run_all_opens")
+    assert v.status == "fail"
+    assert "only 2 perf events" in v.message.lower() and "fewer than 4" in v.message
+    one_sentence(v)
+
+
+def test_no_perf_event_program_fails() -> None:
+    v = judge("kernel.perf_events", {"min": "{host.cpus}"}, "run_fake_lines")
+    assert v.status == "fail" and "no perf_event program" in v.message
+
+
+def test_perf_events_with_evidence_error_cannot_be_judged() -> None:
+    v = judge("kernel.perf_events", {"min": 1}, "run_no_bpftool")
+    assert v.status == "error"
+
+
+def test_counts_must_be_counts() -> None:
+    v = judge("kernel.perf_events", {"min": "two"}, "run_all_opens")
+    assert v.status == "error"
