@@ -4,22 +4,40 @@ Writes are atomic (a temp file in the same folder, fsync, rename), so a
 crash or kill mid-write leaves the old or the new file, never half of one.
 A file that cannot be understood is moved aside and reported, never
 silently replaced by an empty progress.
+
+A change is a read-modify-write under a lock (`<file>.lock`, an flock via
+the filelock library), so two courses at once (the TUI and `course hint`
+in another terminal) cannot lose each other's updates:
+
+    with progress.update() as fresh:   # re-read from disk, locked
+        fresh.reveal_hint(lesson.id, len(lesson.hints))
+    # saved on leaving the block (not if it raised); `progress` is current too
+
+The course may run as root in the learner's folder, so neither the file,
+its lock nor its folder may be a symbolic link (ProgressError).
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.model import Report
+import filelock
+
+from runner.model import Lesson, Report
 from runner.workspace import give_to_invoking_user, make_dirs
 
 PROGRESS_VERSION = 1
+LOCK_TIMEOUT = 10.0  # seconds; an update holds the lock for milliseconds
 LessonStatus = Literal["not-started", "failing", "passed", "unsupported"]
 LESSON_STATUSES = ("not-started", "failing", "passed", "unsupported")
 
@@ -48,6 +66,10 @@ class LessonState:
     last_run: str | None = None  # ISO 8601, UTC
     hints_revealed: int = 0
     passed_at: str | None = None  # the first time the lesson passed
+    # What passed, the last time it did: course.yaml's version and lesson_hash(), so a
+    # course update that changes the lesson shows as "passed (older version)".
+    passed_version: str | None = None
+    passed_hash: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Any) -> LessonState:
@@ -67,7 +89,19 @@ class LessonState:
         for name in ("last_run", "passed_at"):
             if getattr(state, name) is not None and not isinstance(getattr(state, name), str):
                 raise ValueError(f"{name} is not a time")
+        for name in ("passed_version", "passed_hash"):
+            if getattr(state, name) is not None and not isinstance(getattr(state, name), str):
+                raise ValueError(f"{name} is not a string")
         return state
+
+    def outdated(self, content_hash: str) -> bool:
+        """Passed, but the lesson has changed since (a course update). A pass
+        recorded before hashes were kept cannot tell, and is not outdated."""
+        return (
+            self.status == "passed"
+            and self.passed_hash is not None
+            and self.passed_hash != content_hash
+        )
 
 
 def _now() -> str:
@@ -92,11 +126,16 @@ class Progress:
         """Read the progress file. A missing file is a fresh start; a corrupt
         one is moved to `<name>.corrupt-<timestamp>` and reported."""
         path = Path(path)
+        _refuse_links(path)
         try:
-            raw = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with os.fdopen(fd, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return cls(path), None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _link_error(path) from None
             raise ProgressError(
                 f"Cannot read your progress file {path} ({exc.strerror}); "
                 "check its permissions or pass another --workspace."
@@ -111,6 +150,26 @@ class Progress:
             )
             return cls(path), ProgressWarning(message, moved)
 
+    @contextmanager
+    def update(
+        self,
+        on_warning: Callable[[ProgressWarning], None] | None = None,
+        *,
+        timeout: float = LOCK_TIMEOUT,
+    ) -> Iterator[Progress]:
+        """Lock the file, yield the progress as it is on disk now, save it
+        when the block ends without an exception, unlock. This object then
+        holds the saved state too. A corrupt file is moved aside as in
+        load() and `on_warning` is told. ProgressError when the lock is not
+        free within `timeout` seconds or the file cannot be read or saved."""
+        with _locked(self.path, timeout):
+            fresh, warning = Progress.load(self.path)
+            if warning is not None and on_warning is not None:
+                on_warning(warning)
+            yield fresh
+            fresh.save()
+        self.lessons = fresh.lessons
+
     def state(self, lesson_id: str) -> LessonState:
         """The state of a lesson (not-started when it was never run)."""
         return self.lessons.get(lesson_id) or LessonState()
@@ -118,9 +177,16 @@ class Progress:
     def _entry(self, lesson_id: str) -> LessonState:
         return self.lessons.setdefault(lesson_id, LessonState())
 
-    def record(self, report: Report) -> LessonState:
+    def record(
+        self,
+        report: Report,
+        *,
+        course_version: str | None = None,
+        content_hash: str | None = None,
+    ) -> LessonState:
         """Count one graded attempt; the status follows the latest run, while
-        `passed_at` keeps the first pass."""
+        `passed_at` keeps the first pass. A pass records which course version
+        and lesson content (lesson_hash) it was."""
         entry = self._entry(report.lesson)
         now = _now()
         entry.status = _status_of(report)
@@ -128,8 +194,11 @@ class Progress:
         entry.max_score = report.max_score
         entry.attempts += 1
         entry.last_run = now
-        if entry.status == "passed" and entry.passed_at is None:
-            entry.passed_at = now
+        if entry.status == "passed":
+            if entry.passed_at is None:
+                entry.passed_at = now
+            entry.passed_version = course_version
+            entry.passed_hash = content_hash
         return entry
 
     def reveal_hint(self, lesson_id: str, available: int | None = None) -> int:
@@ -149,6 +218,7 @@ class Progress:
     def save(self) -> None:
         """Write atomically: temp file in the same folder, fsync, rename."""
         data = json.dumps(self.to_dict(), indent=2) + "\n"
+        _refuse_links(self.path)
         try:
             write_atomically(self.path, data)
         except OSError as exc:
@@ -156,6 +226,86 @@ class Progress:
                 f"Cannot save your progress to {self.path} ({exc.strerror}); "
                 "check the folder's permissions or pass another --workspace."
             ) from None
+
+
+def lesson_hash(lesson: Lesson) -> str:
+    """sha256 over what decides a pass: lesson.yaml, the starter, the
+    solution and the learner tests (names and bytes, in a fixed order). The
+    lesson text is left out: a reworded paragraph does not undo a pass."""
+    lesson_dir = Path(lesson.dir)
+    files = [("lesson.yaml", lesson_dir / "lesson.yaml"), ("starter", Path(lesson.starter))]
+    if lesson.solution is not None:
+        files.append(("solution", Path(lesson.solution)))
+    if lesson.tests_dir is not None and Path(lesson.tests_dir).is_dir():
+        tests = Path(lesson.tests_dir)
+        files += [
+            (f"tests/{p.relative_to(tests).as_posix()}", p)
+            for p in sorted(tests.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+    digest = hashlib.sha256()
+    for name, path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"\0missing"
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _link_error(path: Path) -> ProgressError:
+    return ProgressError(
+        f"{path} is a symbolic link, which the course does not follow (it may run as root); "
+        "replace it with a real file or folder, or pass another --workspace."
+    )
+
+
+def _refuse_links(path: Path) -> None:
+    """The progress file, its lock and its folder must not be links (the
+    workspace root above them may be)."""
+    for candidate in (path.parent, path, _lock_path(path)):
+        if candidate.is_symlink():
+            raise _link_error(candidate)
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.lock")
+
+
+@contextmanager
+def _locked(path: Path, timeout: float) -> Iterator[None]:
+    lock_path = _lock_path(path)
+    try:
+        make_dirs(path.parent)
+    except OSError as exc:
+        raise ProgressError(
+            f"Cannot create the folder of your progress file {path} ({exc.strerror}); "
+            "check its permissions or pass another --workspace."
+        ) from None
+    _refuse_links(path)
+    created = not lock_path.exists()
+    lock = filelock.FileLock(lock_path, timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ProgressError(
+            f"Your progress file {path} stayed locked by another course for {timeout:g} s; "
+            f"close the other course (or remove {lock_path} if none is running) and retry."
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_error(lock_path) from None
+        raise ProgressError(
+            f"Cannot lock your progress file {path} ({exc.strerror}); "
+            "check the folder's permissions or pass another --workspace."
+        ) from None
+    try:
+        if created:
+            give_to_invoking_user(lock_path)  # so the learner's own runs can lock it too
+        yield
+    finally:
+        lock.release()
 
 
 def _aside(path: Path) -> Path:

@@ -164,8 +164,85 @@ def test_probe_that_ignores_sigint_after_ready_is_killed(capsys, tmp_path, works
     assert code == 1 and report["status"] == "fail"
     run = main_run(record)
     assert run.ready and run.signal == signal.SIGKILL
+    # the recording says which signals it took, and the learner is told why
+    assert run.signals_sent == ["INT", "TERM", "KILL"]
+    (note,) = [n for n in report["explanations"] if n["title"] == "Your probe ignored Ctrl+C"]
+    assert "SIGTERM and then SIGKILL" in note["cause"] and "KeyboardInterrupt" in note["fix"]
     assert left_running(probe) == []
     progress_intact(workspace, "01-opens")
+
+
+def test_probe_that_stops_on_sigint_gets_no_ctrl_c_note(capsys, tmp_path, workspace) -> None:
+    probe = write_probe(
+        tmp_path,
+        "polite.py",
+        """        import time
+        print("Attached", flush=True)
+        try:
+            while True:
+                time.sleep(60)
+        except KeyboardInterrupt:
+            print("Detached after 0 events.")
+        """,
+    )
+    record = tmp_path / "run.json"
+    code, report, _ = check(capsys, workspace, "01", probe, record)
+    assert main_run(record).signals_sent == ["INT"]
+    assert not [n for n in report["explanations"] if "Ctrl+C" in n["title"]]
+
+
+# ---------------------------------------------------------------- a background job
+
+
+def test_check_started_as_a_background_job_still_stops_the_probe_with_sigint(
+    tmp_path: Path, host_cache: Path
+) -> None:
+    """`cmd &` in a non-interactive shell ignores SIGINT in the job, and an
+    ignored signal survives exec: the probe would never see Ctrl+C, be killed
+    before its summary, and lesson 08 would fail. The runner resets it."""
+    repo = Path(__file__).resolve().parents[2]
+    workspace = tmp_path / "ws"
+    shutil.copytree(host_cache, Workspace(workspace).cache_dir)
+    out = tmp_path / "report.json"
+    command = (
+        f"{COURSE_BIN} --workspace {workspace} check 08 "
+        f"--file {repo / 'solutions/08-combining/probe.py'} --json --record {tmp_path / 'r.json'}"
+        f" > {out} & wait"
+    )
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    report = json.loads(out.read_text())
+    failing = [(c["id"], c["message"]) for c in report["checks"] if c["status"] != "pass"]
+    assert done.returncode == 0 and report["score"] == report["max_score"], failing
+    runs = json.loads((tmp_path / "r.json").read_text())["runs"]
+    stopped = [r for r in runs.values() if r["signals_sent"]]
+    assert stopped and all(r["signals_sent"] == ["INT"] for r in stopped), stopped
+
+
+# ---------------------------------------------------------------- explanations
+
+
+def test_a_keyerror_of_the_probes_own_dict_is_not_called_a_map_name_problem(
+    capsys, tmp_path, workspace
+) -> None:
+    probe = write_probe(
+        tmp_path,
+        "own_keyerror.py",
+        """        from bcc import BPF
+
+        b = BPF(text="BPF_HASH(counts, u32, u64);")
+        table = b["counts"]  # the map exists
+        names = {"openat": 257}
+        print(names["open"])
+        """,
+    )
+    record = tmp_path / "run.json"
+    code, report, _ = check(capsys, workspace, "01", probe, record)
+    titles = [n["title"] for n in report["explanations"]]
+    assert "no map of that name" not in titles, report["explanations"]
+    crash = next(n for n in report["explanations"] if n["title"].startswith("Your probe stopped"))
+    assert "KeyError" in crash["cause"] and crash["line"] == 6
 
 
 # ---------------------------------------------------------------- floods

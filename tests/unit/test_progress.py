@@ -176,3 +176,249 @@ def test_kill_during_writes_never_corrupts(tmp_path: Path) -> None:
         assert state.attempts > attempts  # every round saved at least once, and kept it
         attempts = state.attempts
         assert progress.state("00-lesson-with-a-long-name").hints_revealed == round_ + 1
+
+
+# ---------------------------------------------------------------- concurrent updates
+
+# Each process waits for the go file, then reveals one hint; every save is
+# slowed down so that, without the lock, the six read-modify-writes overlap.
+_REVEAL = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import runner.progress as progress_mod
+    from runner.progress import Progress
+
+    path, go, style = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    real = progress_mod.write_atomically
+    def slow(target, text):
+        time.sleep(0.3)
+        real(target, text)
+    progress_mod.write_atomically = slow
+    while not go.exists():
+        time.sleep(0.005)
+    if style == "locked":
+        with Progress(path).update() as fresh:
+            fresh.reveal_hint("08-combining")
+    else:  # what callers did before update(): load, change, save
+        progress, _ = Progress.load(path)
+        progress.reveal_hint("08-combining")
+        progress.save()
+    """
+)
+
+
+def _reveal_six(tmp_path: Path, style: str) -> int:
+    path, go = tmp_path / ".course" / "progress.json", tmp_path / "go"
+    repo = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REVEAL, str(path), str(go), style],
+            cwd=repo,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    time.sleep(0.5)  # all six started and waiting
+    go.touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    progress, warning = Progress.load(path)
+    assert warning is None
+    return progress.state("08-combining").hints_revealed
+
+
+def test_six_concurrent_hint_reveals_are_all_recorded(tmp_path: Path) -> None:
+    assert _reveal_six(tmp_path, "locked") == 6
+
+
+def test_without_update_concurrent_reveals_lose_updates(tmp_path: Path) -> None:
+    """The hazard update() exists for (so the test above can see it)."""
+    assert _reveal_six(tmp_path, "unlocked") < 6
+
+
+def test_update_keeps_the_callers_object_current(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    mine, _ = Progress.load(path)
+    other, _ = Progress.load(path)
+    with other.update() as fresh:
+        fresh.record(report("06-tracepoints", "pass", 3, 3))
+    with mine.update() as fresh:  # sees the other's change, adds its own
+        assert fresh.state("06-tracepoints").status == "passed"
+        fresh.reveal_hint("08-combining")
+    assert mine.state("06-tracepoints").status == "passed"
+    assert mine.state("08-combining").hints_revealed == 1
+    assert Progress.load(path)[0].to_dict() == mine.to_dict()
+
+
+def test_update_does_not_save_when_the_block_fails(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    with pytest.raises(RuntimeError):
+        with Progress(path).update() as fresh:
+            fresh.reveal_hint("08-combining")
+            raise RuntimeError("caller failed")
+    assert not path.exists()
+
+
+def test_a_held_lock_is_one_sentence_after_the_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
+            "print('held', flush=True); time.sleep(30)",
+            str(tmp_path / "progress.json.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(ProgressError, match=r"stayed locked by another course for 0.5 s"):
+            with Progress(path).update(timeout=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_corrupt_file_during_update_is_reported_and_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    path.write_text("{ not json")
+    seen: list[ProgressWarning] = []
+    with Progress(path).update(seen.append) as fresh:
+        fresh.reveal_hint("08-combining")
+    assert len(seen) == 1 and seen[0].moved_to is not None and seen[0].moved_to.exists()
+    assert Progress.load(path)[0].state("08-combining").hints_revealed == 1
+
+
+@pytest.mark.parametrize("linked", ["file", "folder", "lock"])
+def test_links_in_the_progress_path_are_refused(tmp_path: Path, linked: str) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "progress.json").write_text('{"version": 1, "lessons": {}}')
+    state = tmp_path / "ws" / ".course"
+    if linked == "folder":
+        (tmp_path / "ws").mkdir()
+        state.symlink_to(secret)
+    else:
+        state.mkdir(parents=True)
+        name = "progress.json" if linked == "file" else "progress.json.lock"
+        (state / name).symlink_to(secret / "progress.json")
+    with pytest.raises(ProgressError, match="is a symbolic link"):
+        with Progress(state / "progress.json").update() as fresh:
+            fresh.reveal_hint("08-combining")
+    assert (secret / "progress.json").read_text() == '{"version": 1, "lessons": {}}'
+    assert sorted(p.name for p in secret.iterdir()) == ["progress.json"]
+
+
+# ---------------------------------------------------------------- course updates
+
+
+def copied_course(tmp_path: Path) -> Path:
+    import shutil
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "courses" / "cli"
+    course_dir = tmp_path / "course"
+    shutil.copytree(fixture, course_dir)
+    return course_dir
+
+
+def test_a_pass_records_the_course_version_and_the_lesson_hash(tmp_path: Path) -> None:
+    from runner.course.load import load_course
+    from runner.progress import lesson_hash
+
+    course = load_course(copied_course(tmp_path))
+    lesson = course.lesson("01")
+    assert lesson is not None
+    progress = Progress(tmp_path / "progress.json")
+    state = progress.record(
+        report(lesson.id, "pass", 3), course_version="1.0", content_hash=lesson_hash(lesson)
+    )
+    assert (state.passed_version, state.passed_hash) == ("1.0", lesson_hash(lesson))
+    progress.save()
+    again, _ = Progress.load(progress.path)
+    assert again.state(lesson.id).passed_hash == lesson_hash(lesson)
+    assert not again.state(lesson.id).outdated(lesson_hash(lesson))
+    # a failing run after it leaves the pass's record but is not "passed"
+    progress.record(report(lesson.id, "fail"), course_version="1.0", content_hash="x")
+    assert progress.state(lesson.id).passed_hash == lesson_hash(lesson)
+    assert not progress.state(lesson.id).outdated("other")
+
+
+def test_the_lesson_hash_follows_what_decides_a_pass(tmp_path: Path) -> None:
+    import dataclasses
+
+    from runner.course.load import load_course
+    from runner.progress import lesson_hash
+
+    course_dir = copied_course(tmp_path)
+    lesson = load_course(course_dir).lesson("01")
+    assert lesson is not None
+    before = lesson_hash(lesson)
+    (lesson.dir / "README.md").write_text("reworded\n")  # the text alone does not count
+    assert lesson_hash(lesson) == before
+    for path in (lesson.dir / "lesson.yaml", lesson.starter, lesson.solution):
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert lesson_hash(lesson) != before, path
+        path.write_bytes(original)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    with_tests = dataclasses.replace(lesson, tests_dir=tests)
+    empty = lesson_hash(with_tests)
+    (tests / "test_probe.py").write_text("def test_x(): pass\n")
+    assert lesson_hash(with_tests) != empty
+    assert lesson_hash(lesson) == before
+
+
+def test_an_old_progress_file_without_hashes_still_counts(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    entry = {"status": "passed", "score": 3, "max_score": 3, "attempts": 1}
+    path.write_text(json.dumps({"version": 1, "lessons": {"01-opens": entry}}))
+    progress, warning = Progress.load(path)
+    assert warning is None
+    state = progress.state("01-opens")
+    assert state.status == "passed" and state.passed_hash is None
+    assert not state.outdated("anything")  # cannot tell: not shown as older
+
+
+def test_list_says_passed_older_version_after_a_course_update(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from runner import cli
+    from runner.course.load import load_course
+    from runner.progress import lesson_hash
+    from runner.session import Session
+    from runner.workspace import Workspace
+
+    course_dir = copied_course(tmp_path)
+    course = load_course(course_dir)
+    workspace = Workspace(tmp_path / "ws")
+    session = Session(course, workspace, detect=lambda **_: {"features": {}})
+    session.record_result(report("01-opens", "pass", 3))
+    state = Progress.load(workspace.progress_path)[0].state("01-opens")
+    assert state.passed_version == course.version
+    assert state.passed_hash == lesson_hash(course.lesson("01"))
+    rows = {row.id: row for row in session.lessons({"features": {}})}
+    assert rows["01-opens"].status == "passed" and not rows["01-opens"].outdated
+
+    # the course is updated: lesson 01's checks change
+    yaml = course_dir / "lessons" / "01-opens" / "lesson.yaml"
+    yaml.write_text(yaml.read_text().replace("min: 3", "min: 2"))
+    session = Session(load_course(course_dir), workspace, detect=lambda **_: {"features": {}})
+    row = next(r for r in session.lessons({"features": {}}) if r.id == "01-opens")
+    assert row.outdated and row.shown_status == "passed (older version)"
+    assert row.to_dict()["outdated"] is True
+
+    argv = ["--course", str(course_dir), "--workspace", str(workspace.root), "list"]
+    monkeypatch.setattr("runner.live.host.detect", lambda **_: {"features": {}})
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "01-opens" in out and "passed (older version)" in out
+    from runner.tui.status import lesson_label  # the TUI's list says the same
+
+    assert lesson_label("passed-older") == "✔ passed (older version)"
