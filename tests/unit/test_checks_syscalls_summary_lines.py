@@ -39,3 +39,28 @@ def test_fails_without_a_summary():
     v = judge("syscalls.summary_matches_lines", PARAMS, ctx)
     assert v.status == "fail"
     assert "No summary heading" in v.message
+
+
+def lost_run(events: int, write_row: int, lost: int):
+    ctx = recorded(events, write_row)
+    ctx.run.lines.append(
+        type(ctx.run.lines[0])(9.0, "out", f"Lost {lost} events (ring buffer full)")
+    )
+    return ctx
+
+
+LOST = {**PARAMS, "lost": r"^Lost (?P<n>\d+) events"}
+
+
+def test_reported_losses_may_be_counted_without_a_line():
+    # a full ring buffer on a busy machine: counted in the kernel, never printed
+    assert judge("syscalls.summary_matches_lines", LOST, lost_run(40, 90, 50)).status == "pass"
+
+
+def test_losses_do_not_excuse_more_than_they_account_for():
+    v = judge("syscalls.summary_matches_lines", LOST, lost_run(40, 120, 20))
+    assert v.status == "fail" and "reported 20 lost" in v.message
+    # nor a row that counts fewer than the lines printed
+    assert judge("syscalls.summary_matches_lines", LOST, lost_run(40, 20, 50)).status == "fail"
+    # and without `lost` in the params, the same losses excuse nothing
+    assert judge("syscalls.summary_matches_lines", PARAMS, lost_run(40, 90, 50)).status == "fail"
