@@ -462,7 +462,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 if not args.json:
                     print(f"[mutants] {text}", file=sys.stderr, flush=True)
 
-            gate = session.mutation_gate(lessons, vm=args.vm, on_progress=on_mutant)
+            gate = session.mutation_gate(
+                lessons, vm=args.vm, on_progress=on_mutant, vm_sample=args.vm_mutants
+            )
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     return _report_validation(args, outcomes, gate)
@@ -719,6 +721,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also plant classic eBPF mistakes in each reference solution: every mutant "
         "must fail a check (docs/mutation.md)",
+    )
+    p.add_argument(
+        "--vm-mutants",
+        type=int,
+        metavar="N",
+        help="with --mutants, run at most N mutants of each lesson that runs in the VM, one "
+        "operator after another (all of them take tens of minutes under emulation)",
     )
     p = add("new", cmd_new, "author: scaffold a lesson that loads, lints and validates at once")
     p.add_argument("lesson_id", metavar="NN-slug", help="the new lesson's id, e.g. 09-ring-buffers")

@@ -769,6 +769,21 @@ def mutants(text: str, operators: tuple[Operator, ...] = OPERATORS) -> tuple[lis
     return found, uncompilable
 
 
+def sample_mutants(found: list[Mutant], n: int) -> list[Mutant]:
+    """At most `n` mutants, taken one operator after another (the first of
+    each operator, then the second, ...), so a small sample still covers as
+    many kinds of mistake as it can. Deterministic: the same every run."""
+    by_operator: dict[str, list[Mutant]] = {}
+    for m in found:
+        by_operator.setdefault(m.operator, []).append(m)
+    kept: list[Mutant] = []
+    depth = 0
+    while len(kept) < n and any(len(ms) > depth for ms in by_operator.values()):
+        kept += [ms[depth] for ms in by_operator.values() if len(ms) > depth][: n - len(kept)]
+        depth += 1
+    return [m for m in found if m in kept]  # in source order
+
+
 def stale_declarations(lesson: Lesson, found: list[Mutant]) -> list[str]:
     """One sentence per declared equivalent mutant that no operator produces."""
     produced = {(m.operator, m.line) for m in found}
@@ -928,7 +943,10 @@ class MutationReport:
             "| operator | what it plants | " + " | ".join(heads) + " |",
             "|---|---|" + "---|" * len(heads),
         ]
+        planted = {r.operator for lm in self.lessons for r in lm.results}
         for op in OPERATORS:
+            if op not in GATE_OPERATORS and op.name not in planted:
+                continue  # off by default (the error-path operators) and not run here
             cells = []
             for lm in self.lessons:
                 mine = [r for r in lm.results if r.operator == op.name]
@@ -1106,6 +1124,7 @@ def run_mutation_gate(
     python: str = sys.executable,
     on_progress: Callable[[str], None] | None = None,
     operators: tuple[Operator, ...] = GATE_OPERATORS,
+    vm_sample: int | None = None,
 ) -> MutationReport:
     """Plant every operator's mistakes in each lesson's solution and run each
     mutant through the lesson's checks (see the module docstring)."""
@@ -1131,6 +1150,13 @@ def run_mutation_gate(
                 lm.errors.append(f"the reference solution is not valid Python ({exc.msg})")
                 continue
             lm.errors += stale_declarations(lesson, found)
+            if vm_sample is not None and lm.where == "vm" and len(found) > vm_sample:
+                kept = sample_mutants(found, vm_sample)
+                lm.notes.append(
+                    f"sampled: {len(kept)} of {len(found)} mutants run in the VM (one operator "
+                    "after another); `course validate --vm auto --mutants` runs them all"
+                )
+                found = kept
             planned.append(_Planned(lesson, lm, found, _materialise(lesson, found, root)))
 
         for plan in planned:
@@ -1397,7 +1423,9 @@ Each operator plants one classic eBPF mistake at a time in a lesson's
 reference solution (`solutions/NN-slug/probe.py`); each mutant runs through
 the lesson's own checks and must fail one (docs/evidence.md, "The mutation
 gate"). A cell is killed/applied; `·`: the operator found nothing to change.
-Everything not killed is listed below the table. Regenerate with
+Everything not killed is listed below the table. The error-path operators
+(`error-exit-zero`, `stderr-to-stdout`) are off by default: their mutants
+sat on paths no run can take (not root, a failed compile). Regenerate with
 `python -m runner.mutation --vm auto --markdown > docs/mutation.md` (or
 render saved runs with `--from-json A.json --from-json B.json --markdown`).
 

@@ -349,6 +349,7 @@ class Session:
         *,
         vm: VmMode = "off",
         on_progress: OnProgress | None = None,
+        vm_sample: int | None = None,
     ) -> MutationReport:
         """`course validate --mutants`: plant classic eBPF mistakes in each
         lesson's reference solution and prove a check fails for each
@@ -360,7 +361,13 @@ class Session:
         if vm != "on":
             self._prepare_here()
         return run_mutation_gate(
-            self.course, chosen, facts, vm_mode=vm, python=self.python, on_progress=on_progress
+            self.course,
+            chosen,
+            facts,
+            vm_mode=vm,
+            python=self.python,
+            on_progress=on_progress,
+            vm_sample=vm_sample,
         )
 
     # ------------------------------------------------------------ learner state

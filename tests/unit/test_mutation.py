@@ -13,7 +13,14 @@ import pytest
 
 from runner import mutation
 from runner.model import CheckSpec, Course, EquivalentMutant, Lesson, RunSpec
-from runner.mutation import OPERATOR_NAMES, OPERATORS, MutationReport, mutants, parse_source
+from runner.mutation import (
+    GATE_OPERATORS,
+    OPERATOR_NAMES,
+    OPERATORS,
+    MutationReport,
+    mutants,
+    parse_source,
+)
 from runner.paths import SCHEMA_DIR
 
 
@@ -356,4 +363,20 @@ def test_markdown_table_has_a_row_per_operator_and_lists_what_was_not_killed():
     assert "| `tgid-tid` |" in text and "| 1/1 |" in text
     assert "| `option-ignored` |" in text and "| 0/1 |" in text
     assert "| 99-weak | `option-ignored` | 9 | b \\| c | survived |" in text
-    assert text.count("\n| `") == len(OPERATORS)
+    assert text.count("\n| `") == len(GATE_OPERATORS)  # the error-path ones are off
+
+
+def test_a_vm_sample_takes_one_operator_after_another() -> None:
+    from runner.mutation import Mutant, sample_mutants
+
+    found = [
+        Mutant("a", 1, "a1", ""),
+        Mutant("a", 2, "a2", ""),
+        Mutant("b", 3, "b1", ""),
+        Mutant("a", 4, "a3", ""),
+        Mutant("c", 5, "c1", ""),
+        Mutant("b", 6, "b2", ""),
+    ]
+    assert [m.description for m in sample_mutants(found, 3)] == ["a1", "b1", "c1"]
+    assert [m.description for m in sample_mutants(found, 5)] == ["a1", "a2", "b1", "c1", "b2"]
+    assert sample_mutants(found, 10) == found
