@@ -32,6 +32,10 @@ from typing import Any
 MOUNTS = "/proc/self/mounts"
 BPFTOOL_TIMEOUT = 10.0
 FREE_WAIT = 1.5  # seconds the kernel gets to free objects after their pins go
+# What the kernel itself puts at the top of every new bpffs mount when its
+# bpf_preload module is loaded (BPF iterators, not removable): a probe that
+# mounts bpffs during its run did not create these.
+KERNEL_PRELOADED = ("maps.debug", "progs.debug")
 
 
 def bpffs_mounts() -> list[str]:
@@ -51,13 +55,16 @@ def bpffs_mounts() -> list[str]:
 
 
 def pins() -> tuple[dict[str, int], set[str]]:
-    """({pinned file: inode}, {folder}) under every bpffs mount, links not followed."""
+    """({pinned file: inode}, {folder}) under every bpffs mount, links not
+    followed, without the kernel's own preloaded iterators."""
     files: dict[str, int] = {}
     folders: set[str] = set()
     for mount in bpffs_mounts():
         for top, dirs, names in os.walk(mount, followlinks=False):
             folders.update(os.path.join(top, d) for d in dirs)
             for name in names:
+                if top == mount and name in KERNEL_PRELOADED:
+                    continue
                 path = os.path.join(top, name)
                 with contextlib.suppress(OSError):
                     files[path] = os.lstat(path).st_ino
