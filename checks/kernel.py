@@ -1,6 +1,7 @@
 """Check kinds over the kernel's own view of a run (docs/evidence.md): which
 BPF programs the probe held and where they were attached, what its maps
-held when it was stopped, how many perf events carried its program.
+held when it was stopped, how many perf events carried its program, how
+large the perf buffer rings it mapped were.
 
 A probe's printed lines are a claim; these read the evidence the runner
 recorded (`Run.evidence`), so a probe that prints the expected lines without
@@ -517,3 +518,92 @@ def perf_events(params: dict[str, Any], ctx: Context) -> Verdict:
         expected=need,
         observed=got,
     )
+
+
+# ---------------------------------------------------------------- perf buffer rings
+
+PAGES = {"anyOf": [{"type": "integer", "minimum": 1}, TEMPLATE]}
+
+
+def _ring_size(size: int, page: int, each: bool = False) -> str:
+    """'9 pages each (8 data pages + 1)' for a ring of `size` bytes, else its bytes."""
+    each_word = " each" if each else ""
+    if size % page or size < 2 * page:
+        return f"{size} bytes{each_word}"
+    pages = size // page
+    return f"{pages} pages{each_word} ({plural(pages - 1, 'data page')} + 1)"
+
+
+@generic_kind(
+    "kernel.perf_rings",
+    {
+        "properties": {"pages": PAGES, "at": {"enum": ["ready", "stop"]}},
+        "required": ["pages"],
+    },
+)
+def perf_rings(params: dict[str, Any], ctx: Context) -> Verdict:
+    """The probe's processes had perf buffer rings mapped (bcc's open_perf_buffer
+    maps one per CPU), each `pages` data pages plus the header page; read in
+    the stop snapshot (else ready), or the one `at` names."""
+    pages = int(require_number(params["pages"], "pages"))
+    if pages < 1:
+        raise CheckError(f"The pages param must be at least 1, got {pages}.")
+    ready, stop = _evidence(ctx)
+    run = ctx.run
+    assert run is not None
+    at = params.get("at")
+    if at == "stop" and stop is None:
+        raise _no_stop(run, "its perf buffer rings")
+    if at == "ready" and ready is None:
+        raise _judge_note(
+            "the runner took no ready snapshot (the run has no ready pattern), so the perf "
+            "buffer rings were not read then."
+        )
+    snap = {"ready": ready, "stop": stop}[at] if at else stop or ready
+    assert snap is not None
+    if "perf_rings" not in snap or not snap.get("page_size"):
+        raise _judge_note(
+            "this run's kernel evidence was recorded before perf buffer rings were read "
+            "(its snapshots have no perf_rings); run the check again."
+        )
+    page = int(snap["page_size"])
+    sizes = [int(ring["bytes"]) for ring in snap["perf_rings"]]
+    want = (pages + 1) * page
+    expected = {"pages": pages, "bytes": want}
+    observed = {"rings": len(sizes), "bytes": sorted(set(sizes))}
+    asked = f"{plural(pages, 'data page')} asked for"
+    if not sizes:
+        when = "when it was stopped" if snap.get("at") == "stop" else "when it reported ready"
+        return Verdict(
+            "fail",
+            f"The probe had no perf buffer ring mapped {when} ({asked}, plus the header "
+            "page, per CPU): read the perf buffer with open_perf_buffer(..., page_cnt=...), "
+            "which maps one ring per CPU.",
+            expected=expected,
+            observed=observed,
+        )
+    many = len(sizes) > 1
+    wrong = [s for s in sizes if s != want]
+    if not wrong:
+        return Verdict(
+            "pass",
+            f"The probe's {plural(len(sizes), 'perf buffer ring')} {'are' if many else 'is'} "
+            f"{_ring_size(want, page, many)}, as asked.",
+            expected=expected,
+            observed=observed,
+        )
+    fix = "give open_perf_buffer the page count asked for as page_cnt (bcc's default is 8)"
+    if len(set(sizes)) == 1:
+        message = (
+            f"The probe's perf buffer {'rings are' if many else 'ring is'} "
+            f"{_ring_size(sizes[0], page, many)}, not the {asked}: {fix}."
+        )
+    else:
+        counts = {s: sizes.count(s) for s in sorted(set(wrong))}
+        held = ", ".join(f"{plural(n, 'ring')} of {_ring_size(s, page)}" for s, n in counts.items())
+        message = (
+            f"{len(wrong)} of the probe's {len(sizes)} perf buffer rings "
+            f"{'is' if len(wrong) == 1 else 'are'} not the {asked} "
+            f"plus the header page ({held}): {fix}."
+        )
+    return Verdict("fail", message, expected=expected, observed=observed)

@@ -3,9 +3,10 @@ own view, as plain JSON-ready dicts (the shape is docs/evidence.md's).
 
 Read through /proc/PID/fdinfo (prog_id, map_id, link_id, run_cnt), bpftool's
 JSON (`prog show`, `map show`, `map dump`, `perf show`, `link show`) and, for
-sampling perf events bpftool does not report, BPF_TASK_FD_QUERY itself. Run
-counts come from BPF_ENABLE_STATS, held as an fd for the run (the kernel
-turns the statistics off by itself once the fd is closed, even if we die).
+sampling perf events bpftool does not report, BPF_TASK_FD_QUERY itself; the
+perf buffer rings a probe mapped come from /proc/PID/maps. Run counts come
+from BPF_ENABLE_STATS, held as an fd for the run (the kernel turns the
+statistics off by itself once the fd is closed, even if we die).
 
 The top half is pure parsers (unit-tested on recorded output); the bottom
 half collects. The root guard (privilege.py, run as a script by sudo)
@@ -98,6 +99,26 @@ def parse_fdinfo(text: str) -> dict[str, str]:
         if sep:
             fields[key.strip()] = value.strip()
     return fields
+
+
+PERF_MMAP_PATH = "anon_inode:[perf_event]"  # a perf event's ring in /proc/PID/maps
+
+
+def parse_perf_mmaps(maps_text: str) -> list[int]:
+    """The sizes in bytes of the perf event rings in /proc/PID/maps text: the
+    mappings whose path is `anon_inode:[perf_event]` (bcc maps one per CPU
+    for a perf buffer, (page_cnt + 1) pages: a header page and the data)."""
+    sizes = []
+    for line in maps_text.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or fields[5].strip() != PERF_MMAP_PATH:
+            continue
+        start, sep, end = fields[0].partition("-")
+        try:
+            sizes.append(int(end, 16) - int(start, 16))
+        except ValueError:
+            continue
+    return sizes
 
 
 def hexbytes(values: list[str] | str) -> str:
@@ -387,6 +408,37 @@ def _held_fds(pids: list[int]) -> list[tuple[int, int, str, dict[str, str]]]:
     return held
 
 
+def _read_maps(pid: int) -> str | None:
+    """/proc/PID/maps, or None when the process has ended (ESRCH as it exits)."""
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except PermissionError:
+        raise EvidenceError(
+            f"the memory mappings of process {pid} cannot be read "
+            f"(running as uid {os.geteuid()}), so its perf buffer rings are unknown."
+        ) from None
+    except OSError as exc:
+        raise EvidenceError(
+            f"the memory mappings of process {pid} cannot be read ({exc.strerror or exc})."
+        ) from None
+
+
+def perf_rings(pids: list[int]) -> list[dict[str, int]]:
+    """[{pid, bytes}] of every perf event ring our processes have mapped."""
+    return [
+        {"pid": pid, "bytes": size}
+        for pid in pids
+        if (text := _read_maps(pid)) is not None
+        for size in parse_perf_mmaps(text)
+    ]
+
+
+def page_size() -> int:
+    return os.sysconf("SC_PAGE_SIZE")
+
+
 def find_bpftool() -> str | None:
     for candidate in (shutil.which("bpftool"), "/usr/sbin/bpftool", "/sbin/bpftool"):
         if candidate and os.access(candidate, os.X_OK):
@@ -404,6 +456,8 @@ def empty_snapshot(at: str, t: float, error: str | None = None) -> dict[str, Any
         "programs": [],
         "maps": [],
         "perf_events": 0,
+        "perf_rings": [],
+        "page_size": page_size(),
         "error": error,
     }
 
@@ -431,10 +485,10 @@ def snapshot(
         )
     except EvidenceError as exc:
         message = str(exc)
-        snap.update(programs=[], maps=[], perf_events=0)
+        snap.update(programs=[], maps=[], perf_events=0, perf_rings=[])
         snap["error"] = f"The kernel's view of the probe could not be read: {message}"
     except Exception as exc:  # evidence must never crash a run
-        snap.update(programs=[], maps=[], perf_events=0)
+        snap.update(programs=[], maps=[], perf_events=0, perf_rings=[])
         snap["error"] = (
             f"The kernel's view of the probe could not be read: {type(exc).__name__}: {exc}."
         )
@@ -451,6 +505,7 @@ def _collect(
         raise EvidenceError(f"the probe (process {root}) had already ended.")
     snap["stats"] = stats
     held = _held_fds(pids)
+    snap["perf_rings"] = perf_rings(pids)  # mapped even by a probe that holds no BPF fd
     if not held:
         return  # nothing BPF: no need for bpftool at all
     tool = bpftool or find_bpftool()

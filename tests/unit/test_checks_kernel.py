@@ -1,11 +1,12 @@
-"""kernel.program / kernel.map / kernel.perf_events on recorded runs.
+"""kernel.program / kernel.map / kernel.perf_events / kernel.perf_rings on recorded runs.
 
 The recordings under data/evidence/ are real runs of tests/live/probes/
 (see record_runs.py there): evidence_all.py (tracepoint + BPF_HASH keyed by
 tgid, raw tracepoint, uprobe on libc getenv, CPU-clock perf events), the
 same keyed by thread id, a probe that prints perfect lines and loads no BPF,
 one that exits before it is stopped, and one run without bpftool. Where this
-kernel cannot record a case (a kprobe), a copy is edited and says so."""
+kernel cannot record a case (a kprobe), a copy is edited and says so; so is
+every perf_rings case, since these recordings predate that field."""
 
 from __future__ import annotations
 
@@ -355,3 +356,123 @@ def test_perf_events_with_evidence_error_cannot_be_judged() -> None:
 def test_counts_must_be_counts() -> None:
     v = judge("kernel.perf_events", {"min": "two"}, "run_all_opens")
     assert v.status == "error"
+
+
+# ---------------------------------------------------------------- kernel.perf_rings
+
+PAGE = 4096
+
+
+def _with_rings(*pages: int, page_size: int = PAGE) -> Recording:
+    """The recordings predate perf_rings: a copy of a real run, given the
+    rings bcc maps for a perf buffer (one per CPU of the recorded host, two
+    here), each `pages` data pages + 1 header page, as /proc/PID/maps shows
+    them (evidence.parse_perf_mmaps)."""
+    rec = recording("run_all_opens")
+    run = rec.runs["main"]
+    for snap in run.evidence:
+        snap["page_size"] = page_size
+        snap["perf_rings"] = [{"pid": snap["root"], "bytes": (n + 1) * page_size} for n in pages]
+    return rec
+
+
+def test_rings_of_the_pages_asked_for_pass() -> None:
+    v = judge("kernel.perf_rings", {"pages": 4}, _with_rings(4, 4))
+    assert v.status == "pass", v.message
+    assert (
+        v.message
+        == "The probe's 2 perf buffer rings are 5 pages each (4 data pages + 1), as asked."
+    )
+    assert v.expected == {"pages": 4, "bytes": 5 * PAGE}
+    assert v.observed == {"rings": 2, "bytes": [5 * PAGE]}
+    assert judge("kernel.perf_rings", {"pages": 1}, _with_rings(1)).status == "pass"
+
+
+def test_rings_of_bccs_default_size_fail_naming_it() -> None:
+    """open_perf_buffer without page_cnt: bcc's 8 pages, whatever the probe printed."""
+    v = judge("kernel.perf_rings", {"pages": 4}, _with_rings(8, 8))
+    assert v.status == "fail"
+    assert v.message == (
+        "The probe's perf buffer rings are 9 pages each (8 data pages + 1), not the 4 data "
+        "pages asked for: give open_perf_buffer the page count asked for as page_cnt "
+        "(bcc's default is 8)."
+    )
+    assert v.observed == {"rings": 2, "bytes": [9 * PAGE]}
+    one_sentence(v)
+
+
+def test_one_ring_of_another_size_fails() -> None:
+    v = judge("kernel.perf_rings", {"pages": 4}, _with_rings(4, 4, 16))
+    assert v.status == "fail"
+    assert v.message.startswith("1 of the probe's 3 perf buffer rings is not the 4 data pages")
+    assert "1 ring of 17 pages (16 data pages + 1)" in v.message
+    one_sentence(v)
+
+
+def test_a_ring_not_in_whole_pages_is_named_in_bytes() -> None:
+    rec = _with_rings(4)
+    for snap in rec.runs["main"].evidence:
+        snap["perf_rings"][0]["bytes"] = 1000
+    v = judge("kernel.perf_rings", {"pages": 4}, rec)
+    assert v.status == "fail" and "ring is 1000 bytes, not the 4 data pages" in v.message
+
+
+def test_no_ring_at_all_fails() -> None:
+    v = judge("kernel.perf_rings", {"pages": 4}, _with_rings())
+    assert v.status == "fail"
+    assert v.message.startswith("The probe had no perf buffer ring mapped when it was stopped")
+    assert v.observed == {"rings": 0, "bytes": []}
+    one_sentence(v)
+
+
+def test_the_page_size_is_the_snapshots() -> None:
+    big = _with_rings(4, 4, page_size=65536)  # an arm64 kernel with 64 KiB pages
+    assert judge("kernel.perf_rings", {"pages": 4}, big).status == "pass"
+    for snap in big.runs["main"].evidence:
+        snap["page_size"] = PAGE
+    v = judge("kernel.perf_rings", {"pages": 4}, big)
+    assert v.status == "fail" and "80 pages each (79 data pages + 1)" in v.message
+
+
+def test_at_picks_the_snapshot() -> None:
+    rec = _with_rings(4, 4)
+    ready, stop = rec.runs["main"].evidence
+    assert (ready["at"], stop["at"]) == ("ready", "stop")
+    stop["perf_rings"] = []  # closed before the stop, say
+    assert judge("kernel.perf_rings", {"pages": 4, "at": "ready"}, rec).status == "pass"
+    assert judge("kernel.perf_rings", {"pages": 4}, rec).status == "fail"  # stop by default
+
+
+def test_without_a_stop_snapshot_ready_is_read_unless_stop_is_asked_for() -> None:
+    rec = recording("run_exits_early")
+    for snap in rec.runs["main"].evidence:
+        snap["page_size"] = PAGE
+        snap["perf_rings"] = [{"pid": snap["root"], "bytes": 5 * PAGE}]
+    assert judge("kernel.perf_rings", {"pages": 4}, rec).status == "pass"
+    v = judge("kernel.perf_rings", {"pages": 4, "at": "stop"}, rec)
+    assert v.status == "error" and "exited by itself" in v.message
+    one_sentence(v)
+
+
+def test_pages_may_be_a_template() -> None:
+    # the recorded host has 2 CPUs: {host.cpus} stands for any template here
+    assert judge("kernel.perf_rings", {"pages": "{host.cpus}"}, _with_rings(2, 2)).status == "pass"
+
+
+def test_snapshots_from_before_perf_rings_cannot_be_judged() -> None:
+    v = judge("kernel.perf_rings", {"pages": 4}, "run_all_opens")
+    assert v.status == "error"
+    assert v.message.startswith("This could not be judged: this run's kernel evidence was")
+    assert "no perf_rings" in v.message
+    one_sentence(v)
+
+
+def test_perf_rings_with_evidence_error_cannot_be_judged() -> None:
+    v = judge("kernel.perf_rings", {"pages": 4}, "run_no_bpftool")
+    assert v.status == "error" and "bpftool is not installed" in v.message
+
+
+@pytest.mark.parametrize("params", [{}, {"pages": 0}, {"pages": "four"}, {"pages": 4, "at": "x"}])
+def test_perf_rings_params_are_checked(params: dict[str, Any]) -> None:
+    v = judge("kernel.perf_rings", params, _with_rings(4, 4))
+    assert v.status == "error" and "\n" not in v.message

@@ -159,6 +159,54 @@ def test_batch_runs_the_rest_after_a_failing_command() -> None:
     assert list(out) == commands and all("error" in v for v in out.values())
 
 
+# /proc/PID/maps of a bcc probe, in the kernel's layout: two CPUs' perf buffer
+# rings of 4 data pages + 1 (0x5000), two of bcc's default 8 + 1 (0x9000), an
+# mmapped BPF array and a ring buffer (anon_inode:bpf-map), other anon inodes.
+PROBE_MAPS = """\
+55d0c2a4e000-55d0c2a7a000 r--p 00000000 fd:01 1835089                    /usr/bin/python3.11
+55d0c2a7a000-55d0c2d1f000 r-xp 0002c000 fd:01 1835089                    /usr/bin/python3.11
+55d0c3f6e000-55d0c41b4000 rw-p 00000000 00:00 0                          [heap]
+7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
+7f3a20d10000-7f3a20d15000 rw-s 00000000 00:0e 10251                      anon_inode:[perf_event]
+7f3a20d15000-7f3a20d1a000 rw-s 00000000 00:0e 10251                      anon_inode:[perf_event]
+7f3a20d1a000-7f3a20d23000 rw-s 00000000 00:0e 10251                      anon_inode:[perf_event]
+7f3a20d23000-7f3a20d2c000 rw-s 00000000 00:0e 10251                      anon_inode:[perf_event]
+7f3a20d2c000-7f3a20d2d000 rw-s 00000000 00:0e 10251                      anon_inode:bpf-map
+7f3a20d2d000-7f3a20d35000 r--s 00001000 00:0e 10251                      anon_inode:bpf-map
+7f3a20d35000-7f3a20d36000 rw-p 00000000 00:0e 10251                      anon_inode:[eventfd]
+7f3a20d36000-7f3a20d3a000 rw-s 00000000 00:05 2048                       /memfd:perf_event (deleted)
+7f3a2a200000-7f3a2a228000 r--p 00000000 fd:01 1836230                    /usr/lib/libc.so.6
+7ffd6b3e1000-7ffd6b402000 rw-p 00000000 00:00 0                          [stack]
+7ffd6b5c4000-7ffd6b5c8000 r--p 00000000 00:00 0                          [vvar]
+"""
+
+
+def test_perf_mmaps_are_the_perf_event_rings_only() -> None:
+    assert evidence.parse_perf_mmaps(PROBE_MAPS) == [0x5000, 0x5000, 0x9000, 0x9000]
+    assert [size // 4096 - 1 for size in evidence.parse_perf_mmaps(PROBE_MAPS)] == [4, 4, 8, 8]
+
+
+def test_perf_mmaps_of_a_process_without_rings() -> None:
+    without = "\n".join(ln for ln in PROBE_MAPS.splitlines() if "[perf_event]" not in ln)
+    assert evidence.parse_perf_mmaps(without) == []
+    assert evidence.parse_perf_mmaps("") == []
+    assert evidence.parse_perf_mmaps("garbage anon_inode:[perf_event]\n") == []
+
+
+def test_perf_rings_of_each_process_and_a_vanished_one_skipped(monkeypatch) -> None:
+    maps = {1: PROBE_MAPS, 2: None, 3: "7f00-7f00 r--p 0 0:0 0\n"}
+    monkeypatch.setattr(evidence, "_read_maps", maps.get)
+    rings = evidence.perf_rings([1, 2, 3])
+    assert rings == [{"pid": 1, "bytes": b} for b in (0x5000, 0x5000, 0x9000, 0x9000)]
+
+
+def test_maps_of_an_ended_process_read_as_none() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert evidence._read_maps(child.pid) is None
+    assert evidence.parse_perf_mmaps(evidence._read_maps(os.getpid()) or "") == []
+
+
 def test_hex_and_little_endian() -> None:
     assert evidence.hexbytes(["0x2a", "0x00", "0x01"]) == "2a0001"
     assert evidence.le_int("2a010000") == 0x12A
@@ -229,6 +277,7 @@ def test_snapshot_of_a_process_without_bpf() -> None:
         assert snap["root"] == os.getpid()
         assert os.getpid() in snap["pids"] and child.pid in snap["pids"]  # descendants
         assert snap["programs"] == [] and snap["maps"] == [] and snap["perf_events"] == 0
+        assert snap["perf_rings"] == [] and snap["page_size"] == os.sysconf("SC_PAGE_SIZE")
     finally:
         child.kill()
         child.wait()
