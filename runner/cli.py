@@ -462,8 +462,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 if not args.json:
                     print(f"[mutants] {text}", file=sys.stderr, flush=True)
 
+            # a solution validate just saw pass everywhere needs no baseline run
+            proven = frozenset(
+                lid
+                for lid, items in outcomes.items()
+                if any(o.case == "solution" and o.status == "pass" for o in items)
+            )
             gate = session.mutation_gate(
-                lessons, vm=args.vm, on_progress=on_mutant, vm_sample=args.vm_mutants
+                lessons,
+                vm=args.vm,
+                on_progress=on_mutant,
+                vm_sample=args.vm_mutants,
+                proven=proven,
             )
     except SessionError as exc:
         raise UsageError(str(exc)) from None
@@ -765,6 +775,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, ProgressError, WorkspaceError) as exc:
+        if getattr(args, "json", False):  # a script reading stdout gets JSON here too
+            print(json.dumps({"status": "error", "error": str(exc)}))
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_ENV
     except KeyboardInterrupt:

@@ -1125,9 +1125,13 @@ def run_mutation_gate(
     on_progress: Callable[[str], None] | None = None,
     operators: tuple[Operator, ...] = GATE_OPERATORS,
     vm_sample: int | None = None,
+    proven: frozenset[str] = frozenset(),
+    host_sample: int | None = None,
 ) -> MutationReport:
     """Plant every operator's mistakes in each lesson's solution and run each
-    mutant through the lesson's checks (see the module docstring)."""
+    mutant through the lesson's checks (see the module docstring). Lessons
+    in `proven` skip the baseline run: their reference solution has just
+    passed every check where the gate runs them (`course validate` did)."""
     import time
 
     notify = on_progress or (lambda _m: None)
@@ -1150,10 +1154,12 @@ def run_mutation_gate(
                 lm.errors.append(f"the reference solution is not valid Python ({exc.msg})")
                 continue
             lm.errors += stale_declarations(lesson, found)
-            if vm_sample is not None and lm.where == "vm" and len(found) > vm_sample:
-                kept = sample_mutants(found, vm_sample)
+            limit = vm_sample if lm.where == "vm" else host_sample
+            if limit is not None and len(found) > limit:
+                kept = sample_mutants(found, limit)
+                place = "in the VM" if lm.where == "vm" else "here"
                 lm.notes.append(
-                    f"sampled: {len(kept)} of {len(found)} mutants run in the VM (one operator "
+                    f"sampled: {len(kept)} of {len(found)} mutants run {place} (one operator "
                     "after another); `course validate --vm auto --mutants` runs them all"
                 )
                 found = kept
@@ -1161,10 +1167,10 @@ def run_mutation_gate(
 
         for plan in planned:
             if plan.report.where == "host":
-                _gate_here(plan, host, python, notify, time.monotonic)
+                _gate_here(plan, host, python, notify, time.monotonic, plan.lesson.id in proven)
         vm_plans = [p for p in planned if p.report.where == "vm"]
         if vm_plans:
-            _gate_in_vm(course, vm_plans, host, python, notify)
+            _gate_in_vm(course, vm_plans, host, python, notify, proven)
         for plan in planned:
             for r in plan.report.results:
                 if r.status in KILLED and _declared(plan.lesson, _as_mutant(r)):
@@ -1181,7 +1187,9 @@ def _as_mutant(r: MutantResult) -> Mutant:
     return Mutant(r.operator, r.line, r.description, "")
 
 
-def _gate_here(plan: _Planned, host: dict[str, Any], python: str, notify, clock) -> None:
+def _gate_here(
+    plan: _Planned, host: dict[str, Any], python: str, notify, clock, proven: bool = False
+) -> None:
     lesson, lm = plan.lesson, plan.report
     assert lesson.solution is not None
     all_steps = [s.id for s in lesson.runs]
@@ -1199,8 +1207,12 @@ def _gate_here(plan: _Planned, host: dict[str, Any], python: str, notify, clock)
         results += _run_steps(lesson, probe, host, python, all_steps, recording)
         return _verdict(results, recording)
 
-    notify(f"{lesson.id}: the reference solution first (baseline)")
-    status, ids, message = judge(lesson.solution, "the reference solution")
+    if proven:
+        notify(f"{lesson.id}: the reference solution passed just now (baseline)")
+        status, ids, message = "survived", [], ""
+    else:
+        notify(f"{lesson.id}: the reference solution first (baseline)")
+        status, ids, message = judge(lesson.solution, "the reference solution")
     if status == "unsupported":
         lm.unsupported = message
         return
@@ -1223,10 +1235,16 @@ def _gate_here(plan: _Planned, host: dict[str, Any], python: str, notify, clock)
 
 
 def _gate_in_vm(
-    course: Course, plans: list[_Planned], host: dict[str, Any], python: str, notify
+    course: Course,
+    plans: list[_Planned],
+    host: dict[str, Any],
+    python: str,
+    notify,
+    proven: frozenset[str] = frozenset(),
 ) -> None:
     """Host-side stages first (static checks, command steps such as pytest);
-    the survivors of those and each baseline go to ONE VM boot."""
+    the survivors of those and each baseline (unless `proven`) go to ONE VM
+    boot."""
     from runner.live import vm
 
     jobs: list[vm.VmJob] = []
@@ -1237,13 +1255,14 @@ def _gate_in_vm(
         cmd_host = _command_host(lesson, host)
         commands = [s.id for s in lesson.runs if s.command is not None]
         probe_steps = _probe_runs(lesson)
-        base_key = f"{lesson.number:02d}-solution"
-        jobs.append(vm.VmJob(base_key, lesson.id, lesson.solution, probe_steps))
-        pending[base_key] = (
-            plan,
-            None,
-            *_host_stages(lesson, lesson.solution, cmd_host, commands, python),
-        )
+        if lesson.id not in proven:
+            base_key = f"{lesson.number:02d}-solution"
+            jobs.append(vm.VmJob(base_key, lesson.id, lesson.solution, probe_steps))
+            pending[base_key] = (
+                plan,
+                None,
+                *_host_stages(lesson, lesson.solution, cmd_host, commands, python),
+            )
         for i, (mutant, probe) in enumerate(zip(plan.mutants, plan.probes, strict=True), 1):
             recording, results = _host_stages(lesson, probe, cmd_host, commands, python)
             if any(r.status != "pass" for r in results):

@@ -70,6 +70,9 @@ class LessonState:
     # course update that changes the lesson shows as "passed (older version)".
     passed_version: str | None = None
     passed_hash: str | None = None
+    # Where it last passed: "host", or "vm:<kernel release>" for a lesson run in
+    # the stock-kernel VM, so a list on a kernel that cannot run it says so.
+    passed_where: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Any) -> LessonState:
@@ -89,7 +92,7 @@ class LessonState:
         for name in ("last_run", "passed_at"):
             if getattr(state, name) is not None and not isinstance(getattr(state, name), str):
                 raise ValueError(f"{name} is not a time")
-        for name in ("passed_version", "passed_hash"):
+        for name in ("passed_version", "passed_hash", "passed_where"):
             if getattr(state, name) is not None and not isinstance(getattr(state, name), str):
                 raise ValueError(f"{name} is not a string")
         return state
@@ -141,7 +144,7 @@ class Progress:
                 "check its permissions or pass another --workspace."
             ) from None
         try:
-            return cls(path, _parse(raw.decode("utf-8"))), None
+            return cls(path, parse_progress(raw.decode("utf-8"))), None
         except (ValueError, TypeError) as exc:  # bad JSON, bad UTF-8, wrong shape
             moved = _aside(path)
             message = (
@@ -199,6 +202,7 @@ class Progress:
                 entry.passed_at = now
             entry.passed_version = course_version
             entry.passed_hash = content_hash
+            entry.passed_where = report.where
         return entry
 
     def reveal_hint(self, lesson_id: str, available: int | None = None) -> int:
@@ -326,7 +330,7 @@ def _aside(path: Path) -> Path:
     return moved
 
 
-def _parse(text: str) -> dict[str, LessonState]:
+def parse_progress(text: str) -> dict[str, LessonState]:
     raw = json.loads(text)
     if not isinstance(raw, dict) or not isinstance(raw.get("lessons"), dict):
         raise ValueError("it has no 'lessons' mapping")
@@ -335,13 +339,13 @@ def _parse(text: str) -> dict[str, LessonState]:
     return {str(k): LessonState.from_dict(v) for k, v in raw["lessons"].items()}
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Replace `path` with `text` so readers see the old or the new file only."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         give_to_invoking_user(Path(tmp))

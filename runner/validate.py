@@ -33,6 +33,10 @@ class CaseJob:
     lesson: Lesson
     case: Case
     steps: list[str] | None  # run_lesson's `only`: None for every step
+    # The starter only has to fail: its first step whose checks fail proves
+    # it, and each later step is a compile (and a ready timeout for a starter
+    # that never attaches), tens of seconds under emulation.
+    stop_early: bool = False
 
 
 # Runs jobs (here one at a time, or a batch in one VM boot): {job.key: Recording}.
@@ -86,7 +90,7 @@ def judge(lesson: Lesson, case: Case, report: Report) -> CaseOutcome:
             "fail",
             f"the reference solution does not pass {first.id!r}: {first.message}",
         )
-    if case.must_fail is None:  # the starter
+    if case.must_fail is None:  # the starter (run up to its first failing step)
         if not_passed or lesson.starter_may_pass:
             names = ", ".join(c.id for c in not_passed) or "none (allowed to pass)"
             return CaseOutcome(case.name, "pass", f"fails as it must: {names}")
@@ -128,7 +132,13 @@ def validate(
         order[lesson.id] = []
         vm = in_vm(lesson) and run_vm is not None
         for case in cases(lesson):
-            job = CaseJob(f"{lesson.id}:{case.name}", lesson, case, runs_for(lesson, case))
+            job = CaseJob(
+                f"{lesson.id}:{case.name}",
+                lesson,
+                case,
+                runs_for(lesson, case),
+                stop_early=case.name == "starter",
+            )
             order[lesson.id].append(job.key)
             if job.steps == []:  # its check reads only the source: nothing to run
                 judged[job.key] = judge(lesson, case, grade(lesson, source_only(lesson, case)))

@@ -275,7 +275,11 @@ def run_in_vm(
             )
         except OSError as exc:
             raise VmError(f"Could not start virtme-ng ({exc.strerror or exc}).") from None
-        tail = _pump(proc, notify, started, limit)
+        try:
+            tail = _pump(proc, notify, started, limit)
+        except BaseException:  # Ctrl+C (SIGINT) or a crash: the VM must not outlive us
+            _stop(proc)
+            raise
         if proc.poll() is None:
             _stop(proc)
             raise VmError(

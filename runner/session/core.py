@@ -31,6 +31,7 @@ from runner.session.decide import (
     use_vm,
 )
 from runner.session.decide import doctor_text as _doctor_text
+from runner.session.integrity import FilesBefore
 from runner.session.results import CheckOutcome, Doctor, Hints, LessonRow, SolutionGate
 
 if TYPE_CHECKING:
@@ -207,7 +208,12 @@ class Session:
             if refusal is not None:
                 raise refusal
             self._prepare_here()
-            recording = self._run_here(lesson, probe, facts, on_line, on_event)
+            before = FilesBefore.take(self.workspace.progress_path, probe)
+            try:
+                recording = self._run_here(lesson, probe, facts, on_line, on_event)
+            finally:  # a root probe may have removed or scribbled over them
+                for sentence in before.repair():
+                    self.on_warning(sentence)
             if (recording.host or {}).get("features"):
                 with self._lock:
                     self._facts = recording.host  # the facts the run used
@@ -261,10 +267,16 @@ class Session:
         on_line: OnLine | None = None,
         on_event: OnEvent | None = None,
         only: list[str] | None = None,
+        stop_early: bool = False,
     ) -> Recording:
         run_lesson = self._run_lesson
         if run_lesson is None:
             from runner.live.execute import run_lesson
+        extra: dict[str, Any] = {}
+        if stop_early:  # skip the steps after the first whose checks fail
+            from runner.grade import run_failed
+
+            extra["stop_after"] = lambda rec, step: run_failed(lesson, rec, step.id)
         return run_lesson(
             lesson,
             probe,
@@ -274,20 +286,28 @@ class Session:
             on_event=on_event,
             only=only,
             cancel=self.cancel_event,
+            **extra,
         )
 
     def run_in_vm(
         self,
         jobs: list[tuple[str, Lesson, Path, list[str] | None]],
         on_progress: OnProgress | None = None,
+        stop_early: set[str] | None = None,
     ) -> dict[str, Recording]:
         """Boot the VM once for all jobs (key, lesson, probe, only-steps);
-        returns {key: Recording}. SessionError when the VM cannot be used."""
+        returns {key: Recording}. Jobs whose key is in `stop_early` skip the
+        steps after their first failing one. SessionError when the VM cannot
+        be used."""
         from runner.live import vm
 
         # The VM names result files after job keys, so they must be plain names.
         safe = {f"job-{i}": job[0] for i, job in enumerate(jobs)}
-        vm_jobs = [vm.VmJob(f"job-{i}", job[1].id, job[2], job[3]) for i, job in enumerate(jobs)]
+        early = stop_early or set()
+        vm_jobs = [
+            vm.VmJob(f"job-{i}", job[1].id, job[2], job[3], stop_early=job[0] in early)
+            for i, job in enumerate(jobs)
+        ]
         if self._run_in_vm is not None:
             found = self._run_in_vm(
                 self.course.dir, vm_jobs, python=self.python, on_progress=on_progress
@@ -326,13 +346,16 @@ class Session:
 
         def here(jobs: list[CaseJob]) -> dict[str, Recording]:
             return {
-                job.key: self._run_here(job.lesson, job.case.probe, facts, only=job.steps)
+                job.key: self._run_here(
+                    job.lesson, job.case.probe, facts, only=job.steps, stop_early=job.stop_early
+                )
                 for job in jobs
             }
 
         def in_vm(jobs: list[CaseJob]) -> dict[str, Recording]:
             work = [(job.key, job.lesson, job.case.probe, job.steps) for job in jobs]
-            return self.run_in_vm(work, on_progress)
+            early = {job.key for job in jobs if job.stop_early}
+            return self.run_in_vm(work, on_progress, stop_early=early)
 
         return validate(
             chosen,
@@ -350,6 +373,7 @@ class Session:
         vm: VmMode = "off",
         on_progress: OnProgress | None = None,
         vm_sample: int | None = None,
+        proven: frozenset[str] = frozenset(),
     ) -> MutationReport:
         """`course validate --mutants`: plant classic eBPF mistakes in each
         lesson's reference solution and prove a check fails for each
@@ -368,6 +392,7 @@ class Session:
             python=self.python,
             on_progress=on_progress,
             vm_sample=vm_sample,
+            proven=proven,
         )
 
     # ------------------------------------------------------------ learner state
@@ -398,6 +423,7 @@ class Session:
                     state.score,
                     lesson.max_score,
                     outdated,
+                    state.passed_where if state.status == "passed" else None,
                 )
             )
         return rows

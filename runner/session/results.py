@@ -34,11 +34,23 @@ class LessonRow:
     score: int
     max_score: int
     outdated: bool = False  # passed, but the lesson changed since (a course update)
+    passed_where: str | None = None  # "host", "vm:<release>", None: not recorded
+
+    @property
+    def passed_at_shown(self) -> str:
+        """Where a pass happened, when this kernel could not have run it:
+        "in the VM (6.1.0-57-amd64)", "elsewhere", or "" (here)."""
+        if self.status != "passed" or not self.passed_where:
+            return "elsewhere" if self.status == "passed" and self.unsupported_reason else ""
+        if self.passed_where.startswith("vm:"):
+            return f"in the VM ({self.passed_where.removeprefix('vm:')})"
+        return "elsewhere" if self.unsupported_reason and self.passed_where != "host" else ""
 
     @property
     def shown_status(self) -> str:
         """The status as a list shows it."""
-        return "passed (older version)" if self.outdated else self.status
+        shown = "passed (older version)" if self.outdated else self.status
+        return f"{shown} {self.passed_at_shown}".strip()
 
     def to_dict(self) -> dict[str, Any]:
         """The row of `course list --json`."""
@@ -51,6 +63,7 @@ class LessonRow:
             "score": self.score,
             "max_score": self.max_score,
             "outdated": self.outdated,
+            "passed_where": self.passed_where,
         }
 
 

@@ -213,6 +213,7 @@ class CourseApp(App[None]):
                 else row.status,
                 row.score,
                 row.max_score,
+                row.passed_at_shown,
             )
             for row in self.session.lessons(self.state.host)
         ]

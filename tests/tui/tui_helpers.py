@@ -149,6 +149,7 @@ class ScriptedRunner:
         on_event: Callable[[str, str], None] | None = None,
         only: list[str] | None = None,
         cancel: threading.Event | None = None,
+        stop_after: Callable[..., bool] | None = None,
     ) -> Recording:
         self.calls.append((lesson.id, probe))
         self.cancel_event = cancel

@@ -297,6 +297,16 @@ def test_grade_passing_recording_json_shape(capsys, tmp_path, workspace) -> None
     assert report["explanations"] == []
 
 
+def test_an_error_under_json_is_json_on_stdout_and_a_sentence_on_stderr(
+    capsys, tmp_path, workspace
+) -> None:
+    gone = str(tmp_path / "gone.json")
+    code, out, err = course(capsys, *base(workspace), "grade", gone, "--json")
+    assert code == cli.EXIT_ENV
+    assert json.loads(out) == {"status": "error", "error": err.strip().removeprefix("course: ")}
+    assert "gone.json" in err and "Traceback" not in err
+
+
 def test_grade_failing_recording(capsys, tmp_path, workspace) -> None:
     path = write_recording(tmp_path, recording(events=2, summary=2))
     code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")

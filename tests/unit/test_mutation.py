@@ -380,3 +380,50 @@ def test_a_vm_sample_takes_one_operator_after_another() -> None:
     assert [m.description for m in sample_mutants(found, 3)] == ["a1", "b1", "c1"]
     assert [m.description for m in sample_mutants(found, 5)] == ["a1", "a2", "b1", "c1", "b2"]
     assert sample_mutants(found, 10) == found
+
+
+def test_a_proven_solution_gets_no_baseline_run_in_the_vm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`course validate --mutants` has just seen the solution pass there:
+    only the mutants go to the VM (each a compile under emulation)."""
+    from runner.live import vm
+    from runner.model import Recording, Run
+
+    lesson = fixture_lesson(tmp_path)
+    lesson.requires = ["kprobes"]
+    course = Course("fixture", "1", tmp_path, [lesson])
+    host = {"features": {"kprobes": {"ok": False, "reason": "CONFIG_KPROBES is not set"}}}
+    sent: list[list[vm.VmJob]] = []
+
+    def fake_vm(course_dir, jobs, *, python, on_progress=None):
+        sent.append(list(jobs))
+        # every mutant printed nothing: the total check fails, each is killed
+        return {j.key: Recording(lesson.id, str(j.probe_path), "", runs={"main": Run("main")})
+                for j in jobs}  # fmt: skip
+
+    monkeypatch.setattr(vm, "run_in_vm", fake_vm)
+    for proven, baseline in ((frozenset(), True), (frozenset({lesson.id}), False)):
+        sent.clear()
+        report = mutation.run_mutation_gate(
+            course, [lesson], host, vm_mode="auto", python=sys.executable, proven=proven
+        )
+        (jobs,) = sent
+        assert any(j.probe_path == lesson.solution for j in jobs) is baseline
+        assert all(j.stop_early for j in jobs if j.probe_path != lesson.solution)
+        (lm,) = report.lessons
+        if baseline:  # the baseline printed nothing either: no mutant is judged
+            assert lm.errors and "reference solution does not pass" in lm.errors[0]
+        else:
+            assert lm.results and all(r.status == "killed" for r in lm.results), lm.results
+
+
+@pytest.mark.skipif(not can_run_probes(), reason="the runner starts probes as root or with sudo")
+def test_a_host_sample_runs_that_many_mutants_and_says_so(tmp_path: Path) -> None:
+    lesson = fixture_lesson(tmp_path)
+    course = Course("fixture", "1", tmp_path, [lesson])
+    report = mutation.run_mutation_gate(course, [lesson], {}, python=sys.executable, host_sample=2)
+    (lm,) = report.lessons
+    assert lm.applied == 2 and len({r.operator for r in lm.results}) == 2
+    (note,) = [n for n in lm.notes if n.startswith("sampled")]
+    assert note.startswith("sampled: 2 of ") and "run here" in note

@@ -422,3 +422,26 @@ def test_list_says_passed_older_version_after_a_course_update(
     from runner.tui.status import lesson_label  # the TUI's list says the same
 
     assert lesson_label("passed-older") == "✔ passed (older version)"
+
+
+def test_a_pass_in_the_vm_is_listed_with_its_kernel() -> None:
+    from runner.session.results import LessonRow
+
+    def row(where: str | None, reason: str | None) -> LessonRow:
+        return LessonRow("01-x", 1, "x", "passed", ["kprobes"], reason, 3, 3, False, where)
+
+    no_kprobes = "this kernel was built without CONFIG_KPROBES"
+    assert row("vm:6.1.0-57-amd64", no_kprobes).shown_status == "passed in the VM (6.1.0-57-amd64)"
+    assert row("host", None).shown_status == "passed"
+    assert row(None, no_kprobes).shown_status == "passed elsewhere"  # recorded before `where`
+    assert row(None, None).shown_status == "passed"
+    assert row("vm:6.1.0-57-amd64", no_kprobes).to_dict()["passed_where"] == "vm:6.1.0-57-amd64"
+
+
+def test_a_pass_records_where_it_ran(tmp_path: Path) -> None:
+    progress = Progress(tmp_path / "p.json")
+    report = Report("01-x", "pass", 3, 3, [], where="vm:6.1.0-57-amd64")
+    assert progress.record(report).passed_where == "vm:6.1.0-57-amd64"
+    progress.save()
+    again, _ = Progress.load(tmp_path / "p.json")
+    assert again.state("01-x").passed_where == "vm:6.1.0-57-amd64"

@@ -99,10 +99,27 @@ class FakeRunner:
         self.vm_jobs: list[Any] = []
 
     def run_lesson(
-        self, lesson, probe, *, python, host, on_line=None, on_event=None, only=None, cancel=None
+        self,
+        lesson,
+        probe,
+        *,
+        python,
+        host,
+        on_line=None,
+        on_event=None,
+        only=None,
+        cancel=None,
+        stop_after=None,
     ) -> Recording:
         self.calls.append(
-            {"lesson": lesson.id, "probe": probe, "only": only, "cancel": cancel, "host": host}
+            {
+                "lesson": lesson.id,
+                "probe": probe,
+                "only": only,
+                "cancel": cancel,
+                "host": host,
+                "stop_after": stop_after,
+            }
         )
         recording = self.make(lesson.id, probe)
         for line in recording.runs["main"].lines:
@@ -266,6 +283,26 @@ def test_check_runs_here_grades_and_records_progress(make_session, runner, tmp_p
     assert saved["lessons"]["01-opens"]["status"] == "passed"
 
 
+def test_a_run_that_wipes_the_progress_file_loses_no_progress(make_session, runner, tmp_path):
+    """A root probe removed progress.json while it ran: the session puts the
+    copy from before the run back (and says so) before it records the result."""
+    session = make_session()
+    lesson = session.lesson("01")
+    session.check(lesson)  # one passed attempt on disk
+    saved = tmp_path / "ws" / ".course" / "progress.json"
+    made = runner.make
+
+    def wiping(lesson_id: str, probe: Path) -> Recording:
+        saved.unlink()
+        return made(lesson_id, probe)
+
+    runner.make = wiping
+    session.check(lesson)
+    assert any("removed your progress file" in w for w in session.warnings)
+    state = json.loads(saved.read_text())["lessons"]["01-opens"]
+    assert (state["status"], state["attempts"]) == ("passed", 2)
+
+
 def test_check_without_saving_and_run_without_scoring(make_session) -> None:
     session = make_session()
     lesson = session.lesson("01")
@@ -359,6 +396,7 @@ def test_lesson_rows_have_status_and_reason(make_session) -> None:
         "score",
         "max_score",
         "outdated",
+        "passed_where",
     }
     session.check(session.lesson("01"))
     assert {r.id: r for r in session.lessons(session.host())}["01-opens"].status == "passed"
@@ -432,6 +470,19 @@ def test_validate_runs_here_and_batches_the_vm(make_session, runner) -> None:
     assert [o.case for o in outcomes["02-kprobe"]] == ["solution", "starter"]
 
 
+def test_only_the_starter_stops_at_its_first_failing_step(make_session, runner) -> None:
+    """The starter only has to fail once; the solution and wrong variants run
+    what they need whole, here and in the VM."""
+    session = make_session()
+    here, there = session.lesson("01"), session.lesson("02")
+    session.validate([here, there], vm="auto")
+    stopped_here = {c["probe"] for c in runner.calls if c["stop_after"] is not None}
+    assert stopped_here == {here.starter}
+    stopped_there = {job.probe_path for job in runner.vm_jobs if job.stop_early}
+    assert stopped_there == {there.starter}
+    assert len(runner.vm_jobs) > 1  # the solution ran too, whole
+
+
 def test_validate_off_marks_unsupported_cases_and_runs_no_vm(make_session, runner) -> None:
     from runner.live.execute import _unsupported
 
@@ -448,3 +499,13 @@ def test_validate_off_marks_unsupported_cases_and_runs_no_vm(make_session, runne
     outcomes = session.validate([session.lesson("02")])
     assert runner.vm_jobs == []
     assert {o.status for o in outcomes["02-kprobe"]} == {"unsupported"}
+
+
+def test_a_lesson_passed_in_the_vm_is_listed_with_its_kernel(make_session) -> None:
+    """This kernel cannot run 02: its pass happened in the VM, and the list
+    (CLI and TUI) says so instead of a bare "passed"."""
+    session = make_session()
+    session.check(session.lesson("02"), vm="auto")
+    row = {r.id: r for r in session.lessons(session.host())}["02-kprobe"]
+    assert row.status == "passed" and row.passed_where == "vm:6.1.0-test"
+    assert row.shown_status == "passed in the VM (6.1.0-test)"

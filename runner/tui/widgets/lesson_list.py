@@ -19,6 +19,7 @@ class LessonRow:
     status: str  # passed | failing | not-started | unsupported | running
     score: int = 0
     max_score: int = 0
+    where: str = ""  # "in the VM (6.1.0-57-amd64)" for a pass this kernel could not run
 
 
 class LessonList(OptionList):
@@ -48,4 +49,6 @@ def _prompt(row: LessonRow) -> Text:
     text.append(f"   {lesson_label(row.status)}", style=_STYLE.get(row.status, ""))
     if row.max_score and row.status in ("passed", "passed-older", "failing"):
         text.append(f" {row.score}/{row.max_score}")
+    if row.where:
+        text.append(f" {row.where}")
     return text
