@@ -1289,7 +1289,13 @@ def _gate_in_vm(
         got = found[key]
         got.runs.update(recording.runs)  # the command steps ran on the host
         specs = [c for c in lesson.checks if _needs_run(c) and c.run in _probe_runs(lesson)]
-        graded = results + _grade(lesson, specs, got)
+        # a mutant stopped at its first failing step is killed by that step's
+        # checks, not by "not run" on the steps it skipped; should no step
+        # that ran fail, every check is graded (a skipped step is no pass)
+        ran = [c for c in specs if c.run in got.runs]
+        graded = results + _grade(lesson, ran, got)
+        if ran != specs and all(c.status == "pass" for c in graded):
+            graded = results + _grade(lesson, specs, got)
         status, ids, message = _verdict(graded, got)
         if mutant is None:
             if status != "survived":

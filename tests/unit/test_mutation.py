@@ -427,3 +427,38 @@ def test_a_host_sample_runs_that_many_mutants_and_says_so(tmp_path: Path) -> Non
     assert lm.applied == 2 and len({r.operator for r in lm.results}) == 2
     (note,) = [n for n in lm.notes if n.startswith("sampled")]
     assert note.startswith("sampled: 2 of ") and "run here" in note
+
+
+def test_a_mutant_stopped_early_in_the_vm_is_killed_by_the_step_that_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guest skips the steps after the first failing one: the verdict
+    names that step's checks, not "not run" on the steps it skipped."""
+    from runner.live import vm
+    from runner.model import Recording, Run
+
+    lesson = fixture_lesson(tmp_path)
+    lesson.requires = ["kprobes"]
+    lesson.runs.append(RunSpec(id="later", args=["-n", "1"], timeout=30))
+    lesson.checks.append(
+        CheckSpec(
+            "later-total",
+            "counts.total",
+            {"total": r"^Traced (?P<n>\d+) events$", "count": "^event "},
+            run="later",
+        )  # fmt: skip
+    )
+    course = Course("fixture", "1", tmp_path, [lesson])
+    host = {"features": {"kprobes": {"ok": False, "reason": "CONFIG_KPROBES is not set"}}}
+
+    def fake_vm(course_dir, jobs, *, python, on_progress=None):
+        return {j.key: Recording(lesson.id, str(j.probe_path), "", runs={"main": Run("main")})
+                for j in jobs}  # fmt: skip
+
+    monkeypatch.setattr(vm, "run_in_vm", fake_vm)
+    report = mutation.run_mutation_gate(
+        course, [lesson], host, vm_mode="auto", python=sys.executable,
+        proven=frozenset({lesson.id}),
+    )  # fmt: skip
+    (lm,) = report.lessons
+    assert lm.results and all(r.killed_by == ["total"] for r in lm.results), lm.results
