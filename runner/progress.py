@@ -165,7 +165,7 @@ class Progress:
         holds the saved state too. A corrupt file is moved aside as in
         load() and `on_warning` is told. ProgressError when the lock is not
         free within `timeout` seconds or the file cannot be read or saved."""
-        with _locked(self.path, timeout):
+        with locked(self.path, timeout):
             fresh, warning = Progress.load(self.path)
             if warning is not None and on_warning is not None:
                 on_warning(warning)
@@ -278,7 +278,7 @@ def _lock_path(path: Path) -> Path:
 
 
 @contextmanager
-def _locked(path: Path, timeout: float) -> Iterator[None]:
+def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     lock_path = _lock_path(path)
     try:
         make_dirs(path.parent)

@@ -9,7 +9,8 @@ from pathlib import Path
 from runner.progress import PROGRESS_VERSION
 from runner.session.integrity import FilesBefore
 
-GOOD = json.dumps({"version": PROGRESS_VERSION, "lessons": {}}).encode()
+PASSED = {"status": "passed", "score": 3, "max_score": 3, "attempts": 1}
+GOOD = json.dumps({"version": PROGRESS_VERSION, "lessons": {"00-setup": PASSED}}).encode()
 
 
 def files(tmp_path: Path) -> tuple[Path, Path]:
@@ -34,17 +35,40 @@ def test_a_removed_or_scribbled_progress_file_is_restored(tmp_path: Path) -> Non
         before = FilesBefore.take(progress, probe)
         damage()
         (said,) = before.repair()
-        assert word in said and "restored" in said
+        assert word in said and "put back" in said
         assert progress.read_bytes() == GOOD
 
 
-def test_a_progress_file_another_command_saved_is_kept(tmp_path: Path) -> None:
+def test_a_forged_pass_is_undone_but_a_hint_revealed_meanwhile_is_kept(tmp_path: Path) -> None:
     progress, probe = files(tmp_path)
     before = FilesBefore.take(progress, probe)
-    newer = json.dumps({"version": PROGRESS_VERSION, "lessons": {"06-x": {}}})
+    forged = {"status": "passed", "score": 9, "max_score": 9, "hints_revealed": 2}
+    progress.write_text(json.dumps({"version": PROGRESS_VERSION, "lessons": {"06-x": forged}}))
+    (said,) = before.repair()
+    assert "changed your progress file" in said and "put back" in said
+    lessons = json.loads(progress.read_text())["lessons"]
+    assert (lessons["06-x"]["status"], lessons["06-x"]["hints_revealed"]) == ("not-started", 2)
+    assert lessons["00-setup"]["status"] == "passed"
+
+
+def test_a_hint_another_command_revealed_is_kept_silently(tmp_path: Path) -> None:
+    progress, probe = files(tmp_path)
+    before = FilesBefore.take(progress, probe)
+    lessons = {"00-setup": PASSED, "06-x": {"hints_revealed": 1}}
+    newer = json.dumps({"version": PROGRESS_VERSION, "lessons": lessons})
     progress.write_text(newer)
     assert before.repair() == []
     assert progress.read_text() == newer
+
+
+def test_a_forged_progress_for_a_new_learner_is_undone(tmp_path: Path) -> None:
+    progress, probe = files(tmp_path)
+    progress.unlink()
+    before = FilesBefore.take(progress, probe)
+    progress.write_text(json.dumps({"version": PROGRESS_VERSION,
+                                    "lessons": {"06-x": {"status": "passed"}}}))  # fmt: skip
+    (said,) = before.repair()
+    assert json.loads(progress.read_text())["lessons"] == {}
 
 
 def test_a_removed_probe_is_restored_and_a_changed_one_is_named(tmp_path: Path) -> None:
@@ -60,9 +84,9 @@ def test_a_removed_probe_is_restored_and_a_changed_one_is_named(tmp_path: Path) 
     assert "changed while it ran" in said and probe.read_text() == "# edited\n"
 
 
-def test_no_progress_before_the_run_is_nothing_to_restore(tmp_path: Path) -> None:
+def test_an_unreadable_progress_before_the_run_is_left_to_the_loader(tmp_path: Path) -> None:
     progress, probe = files(tmp_path)
-    progress.unlink()
-    before = FilesBefore.take(progress, probe)
     progress.write_text("garbage")  # Progress.load moves it aside and reports it
+    before = FilesBefore.take(progress, probe)
+    progress.write_text("other garbage")
     assert before.repair() == []

@@ -509,3 +509,25 @@ def test_a_lesson_passed_in_the_vm_is_listed_with_its_kernel(make_session) -> No
     row = {r.id: r for r in session.lessons(session.host())}["02-kprobe"]
     assert row.status == "passed" and row.passed_where == "vm:6.1.0-test"
     assert row.shown_status == "passed in the VM (6.1.0-test)"
+
+
+def test_a_run_that_forges_progress_unlocks_no_solution(make_session, runner, tmp_path):
+    """A root probe rewrote progress.json to say every lesson passed: the
+    session puts back the progress from before the run, so 02 stays locked."""
+    session = make_session()
+    saved = tmp_path / "ws" / ".course" / "progress.json"
+    made = runner.make
+
+    def forging(lesson_id: str, probe: Path) -> Recording:
+        forged = {lid: {"status": "passed"} for lid in ("01-opens", "02-kprobe")}
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"version": 1, "lessons": forged}))
+        return made(lesson_id, probe)
+
+    runner.make = forging
+    session.check(session.lesson("01"))
+    assert any("changed your progress file" in w for w in session.warnings)
+    lessons = json.loads(saved.read_text())["lessons"]
+    assert "02-kprobe" not in lessons or lessons["02-kprobe"]["status"] != "passed"
+    assert lessons["01-opens"]["status"] == "passed"  # what the run itself scored
+    assert session.solution(session.lesson("02")).refusal == "locked"
