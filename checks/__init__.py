@@ -9,7 +9,9 @@ adding a family is adding a module. Kinds are written with `checks.api`.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,25 @@ _KINDS: dict[str, Kind] = {}
 # Modules of the package that hold no kinds: the authoring API, the context, the docs generator.
 _NOT_KINDS = ("api", "context", "docgen")
 _loaded = False
+# family.name, lowercase: the family is the module (checks/X.py, or a course's plugin file).
+KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class KindError(ValueError):
+    """A kind the registry refuses. `clause` ends the sentence
+    "<file> registers kind <name>, <clause>" (see runner.course.plugins)."""
+
+    def __init__(self, name: str, clause: str) -> None:
+        super().__init__(f"check kind {name!r}: {clause}")
+        self.name = name
+        self.clause = clause
+
+
+def _taken_by(existing: Kind) -> str:
+    if existing.func.__module__.startswith(f"{__name__}."):
+        return "which the platform already has"
+    # Another course's plugin, loaded earlier in this process.
+    return f"which {inspect.getsourcefile(inspect.unwrap(existing.func))} already registers"
 
 
 def kind(
@@ -48,8 +69,10 @@ def kind(
     schema.setdefault("additionalProperties", False)
 
     def register(func: CheckFunc) -> CheckFunc:
+        if not KIND_NAME.match(name):
+            raise KindError(name, "but a kind's name is family.name in lowercase, e.g. output.line")
         if name in _KINDS:
-            raise RuntimeError(f"check kind {name!r} registered twice")
+            raise KindError(name, _taken_by(_KINDS[name]))
         # The summary is the docstring's first paragraph (a sentence wrapped over lines).
         summary = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
         _KINDS[name] = Kind(name, func, schema, needs_run, summary)
@@ -78,4 +101,4 @@ def all_kinds() -> dict[str, Kind]:
     return dict(sorted(_KINDS.items()))
 
 
-__all__ = ["Context", "Kind", "Verdict", "all_kinds", "get", "kind", "field"]
+__all__ = ["Context", "Kind", "KindError", "Verdict", "all_kinds", "get", "kind", "field"]

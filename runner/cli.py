@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.model import Course, Lesson, Recording, Report
-from runner.paths import DEFAULT_COURSE
+from runner.paths import COURSE_ENV, default_course
 from runner.present import render
 from runner.session import CheckOutcome, Session, SessionError, Unsupported
 
@@ -620,9 +620,10 @@ def build_parser() -> argparse.ArgumentParser:
         common = argparse.ArgumentParser(add_help=False)
         common.add_argument(
             "--course",
-            default=argparse.SUPPRESS if suppress else str(DEFAULT_COURSE),
+            default=argparse.SUPPRESS if suppress else str(default_course()),
             metavar="DIR",
-            help="the course folder (default: the course shipped with this repository)",
+            help=f"the course folder (default: ${COURSE_ENV}, else the course shipped with "
+            "this repository)",
         )
         common.add_argument(
             "--workspace",

@@ -1366,13 +1366,13 @@ def _load(course_dir: Path, keys: list[str] | None) -> Course:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from runner.paths import DEFAULT_COURSE
+    from runner.paths import default_course
 
     parser = argparse.ArgumentParser(
         prog="python -m runner.mutation",
         description="The mutation gate: every mutant of a reference solution must fail a check.",
     )
-    parser.add_argument("--course", default=str(DEFAULT_COURSE), help="the course folder")
+    parser.add_argument("--course", default=str(default_course()), help="the course folder")
     parser.add_argument("--lesson", action="append", metavar="ID", help="only these lessons")
     parser.add_argument(
         "--vm",

@@ -9,6 +9,7 @@ folders from its own `__file__`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # runner/
@@ -24,6 +25,13 @@ def _course_root() -> Path:
 
 COURSE_ROOT = _course_root()
 DEFAULT_COURSE = COURSE_ROOT  # the embedded default course
+COURSE_ENV = "EBPF_COURSE_DIR"  # another course folder, when --course is not given
 SCHEMA_DIR = COURSE_ROOT / "schema"
 PYPROJECT = COURSE_ROOT / "pyproject.toml"  # absent in a wheel: see checks.static
 GUARD = PACKAGE_DIR / "live" / "privilege.py"
+
+
+def default_course() -> Path:
+    """$EBPF_COURSE_DIR when set (and not empty), else the embedded course."""
+    chosen = os.environ.get(COURSE_ENV)
+    return Path(chosen) if chosen else DEFAULT_COURSE

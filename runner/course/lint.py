@@ -169,7 +169,8 @@ def lint(
         results = [f.result() for f in futures]
     for found_problems in results:
         problems += found_problems
-    return LintReport(course_dir, ids, problems)
+    # A course-wide problem (a broken plugin) is reported once, not once per lesson.
+    return LintReport(course_dir, ids, unique_problems(problems))
 
 
 def _load_registries() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import checks
 from runner import templates
+from runner.course.plugins import load_plugins
 from runner.course.schema_errors import (
     container,
     describe,
@@ -82,6 +83,7 @@ def load_course(dir: Path) -> Course:
         )
     doc, problems = _read_doc(dir / "course.yaml", dir, "the course")
     problems += schema_problems(doc, "the course", doc.data, published_schema("course"))
+    problems += load_plugins(dir)  # each lesson repeats these; unique() below keeps one
     lessons: list[Lesson] = []
     seen: set[str] = set()
     ids = doc.data.get("lessons")
@@ -105,7 +107,7 @@ def load_course(dir: Path) -> Course:
         except LoadError as exc:
             problems.extend(exc.errors)
     if problems:
-        raise LoadError.of(problems)
+        raise LoadError.of(unique(problems))
     version = doc.data["version"]
     return Course(title=doc.data["title"], version=str(version), dir=dir, lessons=lessons)
 
@@ -131,6 +133,9 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
     if problems:
         # The shape is wrong; deeper checks would only repeat the same problems.
         raise LoadError.of(problems)
+    if plugin_problems := load_plugins(dir):
+        # Without its course's kinds a lesson's checks cannot be judged.
+        raise LoadError.of(plugin_problems)
 
     run_specs = [_run_spec(doc, i, raw) for i, raw in enumerate(data.get("runs", []))]
     specs = [_check(doc, i, raw) for i, raw in enumerate(data["checks"])]
