@@ -538,6 +538,22 @@ def cmd_start(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from runner.serve import PortUnavailable, build_server, check_port, start_command
+
+    try:
+        check_port(args.host, args.port)
+    except PortUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    server = build_server(start_command(args.course, args.workspace), args.host, args.port)
+    print(f"Serving the course at {server.public_url} (Ctrl+C to stop)", flush=True)
+    try:
+        server.serve()
+    except OSError as exc:  # lost the port between the check and the bind
+        raise UsageError(f"Cannot serve on {args.host}:{args.port} ({exc.strerror}).") from None
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- authoring (W12)
 
 
@@ -651,6 +667,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("start", cmd_start, "open the course in the terminal UI")
     p.add_argument("--no-watch", action="store_true", help="do not re-run checks on save")
     p.add_argument("--lesson", metavar="ID", help="open at this lesson (id, number or slug)")
+
+    p = add("serve", cmd_serve, "open the same terminal UI in a browser, for workshops")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: only this machine; the UI runs "
+        "probes as root)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
 
     p = add("doctor", cmd_doctor, "report what this machine can do, by trying")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -77,3 +79,29 @@ def checkout_open_to_others():
     yield
     for path, mode in reversed(changed):
         os.chmod(path, mode)
+
+
+def _find_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless-capable Chromium. Missing, CI (CI=true) installs it
+    with apt-get and fails if it cannot; elsewhere the test is skipped."""
+    found = _find_chromium()
+    if found:
+        return found
+    if os.environ.get("CI") != "true":
+        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        timeout=900,
+    )
+    found = _find_chromium()
+    if not found:
+        pytest.fail(f"chromium could not be installed: {done.stderr.strip()[-300:]}")
+    return found

@@ -4,18 +4,14 @@ kept as tests/artifacts/class-report.png (git ignores tests/artifacts/).
 
 Chromium is Debian's `chromium` package. Missing, the test installs it with
 apt-get when CI=true (and fails if it cannot); elsewhere it is skipped,
-saying so."""
+saying so (the `chromium` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
-
-import pytest
 
 from runner.course.load import load_course
 from runner.report import class_report, render_html
@@ -25,30 +21,6 @@ CLASS = REPO / "tests" / "fixtures" / "class_report"
 ARTIFACTS = REPO / "tests" / "artifacts"
 WIDTH, HEIGHT = 1400, 1600
 PASS_GREEN = (0x2B, 0x7A, 0x3D)  # runner.report's bar colour
-
-
-def _find() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = _find()
-    if found:
-        return found
-    if os.environ.get("CI") != "true":
-        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
-    done = subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        timeout=900,
-    )
-    found = _find()
-    if not found:
-        pytest.fail(f"chromium could not be installed: {done.stderr.strip()[-300:]}")
-    return found
 
 
 def _pixels(png: bytes) -> tuple[int, int, list[bytes]]:

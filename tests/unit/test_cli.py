@@ -161,6 +161,34 @@ def test_top_level_help_lists_subcommands(capsys) -> None:
 # ---------------------------------------------------------------- usage errors
 
 
+def test_serve_on_a_port_in_use_is_one_sentence(capsys, workspace) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = course(capsys, *base(workspace), "serve", "--port", port)
+    assert code == 2 and out == ""
+    one_sentence_error(err)
+    assert f"Port {port} on 127.0.0.1 is in use" in err
+
+
+def test_serve_starts_the_tui_with_the_same_options(tmp_path) -> None:
+    import shlex
+
+    from runner.serve import start_command
+
+    argv = shlex.split(start_command("course", str(tmp_path / "ws")))
+    assert argv[:3] == [sys.executable, "-m", "runner.cli"] and argv[-1] == "start"
+    assert argv[3:7] == [
+        "--course",
+        str(Path("course").resolve()),
+        "--workspace",
+        str(tmp_path / "ws"),
+    ]
+
+
 def test_unknown_lesson_is_one_sentence(capsys, workspace) -> None:
     code, out, err = course(capsys, *base(workspace), "hint", "99")
     assert code == 2 and out == ""
