@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-# must-fail: workload-row
-# why: keys the per-process counts by the thread id, so the workload's threads show as separate tids
+# must-fail: workload-rate
+# why: keys the per-process counts by the thread id, so the workload's burner threads show as
+# separate tids and its own row (the tgid) gets almost none of its samples; workload-row alone
+# cannot be sure to fail: the main thread, whose tid is the tgid, may be sampled once as it exits
 """Sample what runs on every CPU at a fixed frequency.
 
 A software perf event (the CPU clock) fires F times per second on each
