@@ -1,5 +1,5 @@
 # must-fail: received-equals-printed
-# why: counts every call in a BPF array before the -p filter, so other processes' opens are in "Received N"
+# why: counts every call in a BPF array before the -p filter: other processes' opens are counted
 """Stream do_sys_openat2 events through a perf buffer and account for losses.
 
 Every call becomes one event in a per-CPU ring shared with user space. If
