@@ -12,7 +12,7 @@ import importlib
 import inspect
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +29,14 @@ class Kind:
     params: dict[str, Any]  # JSON Schema of the params mapping
     needs_run: bool = True  # False for static checks on the source alone
     summary: str = ""
+    # what the runner must record for this kind beyond a run's defaults:
+    # "bpf_calls", the kernel's record of the probe's bpf() syscalls (Run.bpf_calls)
+    records: tuple[str, ...] = ()
 
 
 _KINDS: dict[str, Kind] = {}
+# What a kind may ask the runner to record beyond a run's defaults (Kind.records).
+RECORDS = ("bpf_calls",)
 # Modules of the package that hold no kinds: the authoring API, the context, the docs generator.
 _NOT_KINDS = ("api", "context", "docgen")
 _loaded = False
@@ -61,8 +66,10 @@ def kind(
     params: dict[str, Any] | None = None,
     *,
     needs_run: bool = True,
+    records: tuple[str, ...] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check kind. `params` is a JSON Schema for its parameters."""
+    """Register a check kind. `params` is a JSON Schema for its parameters;
+    `records` names what the runner must record for it (RECORDS)."""
 
     schema = params or {"type": "object", "properties": {}}
     schema.setdefault("type", "object")
@@ -75,7 +82,12 @@ def kind(
             raise KindError(name, _taken_by(_KINDS[name]))
         # The summary is the docstring's first paragraph (a sentence wrapped over lines).
         summary = " ".join((func.__doc__ or "").strip().split("\n\n")[0].split())
-        _KINDS[name] = Kind(name, func, schema, needs_run, summary)
+        unknown = [r for r in records if r not in RECORDS]
+        if unknown:
+            raise KindError(
+                name, f"but the runner records no {unknown[0]!r} (only {', '.join(RECORDS)})"
+            )
+        _KINDS[name] = Kind(name, func, schema, needs_run, summary, tuple(records))
         return func
 
     return register
@@ -101,4 +113,25 @@ def all_kinds() -> dict[str, Kind]:
     return dict(sorted(_KINDS.items()))
 
 
-__all__ = ["Context", "Kind", "KindError", "Verdict", "all_kinds", "get", "kind", "field"]
+def records_for(checks: Iterable[Any], run_id: str) -> set[str]:
+    """What the runner must record for the run `run_id`, for the given
+    CheckSpecs (those that read it): the union of their kinds' `records`."""
+    wanted: set[str] = set()
+    for spec in checks:
+        found = get(spec.kind) if spec.run == run_id else None
+        if found is not None:
+            wanted.update(found.records)
+    return wanted
+
+
+__all__ = [
+    "Context",
+    "Kind",
+    "KindError",
+    "Verdict",
+    "all_kinds",
+    "field",
+    "get",
+    "kind",
+    "records_for",
+]

@@ -41,7 +41,12 @@ class CheckError(Exception):
 
 
 def generic_kind(
-    name: str, schema: dict[str, Any], *, needs_run: bool = True, expand: bool = True
+    name: str,
+    schema: dict[str, Any],
+    *,
+    needs_run: bool = True,
+    expand: bool = True,
+    records: tuple[str, ...] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register a kind whose params are validated against `schema` and
     template-expanded before the body runs. Invalid params, unfillable
@@ -63,7 +68,7 @@ def generic_kind(
             except CheckError as exc:
                 return Verdict("error", str(exc))
 
-        kind(name, schema, needs_run=needs_run)(judged)
+        kind(name, schema, needs_run=needs_run, records=records)(judged)
         return judged
 
     return wrap

@@ -1,7 +1,9 @@
 """Check kinds over the kernel's own view of a run (docs/evidence.md): which
 BPF programs the probe held and where they were attached, what its maps
 held when it was stopped, how many perf events carried its program, how
-large the perf buffer rings it mapped were.
+large the perf buffer rings it mapped were; and which bpf() calls the
+kernel accepted from the probe's processes (`Run.bpf_calls`, from ftrace),
+for a probe that exits before any snapshot could see what it loaded.
 
 A probe's printed lines are a claim; these read the evidence the runner
 recorded (`Run.evidence`), so a probe that prints the expected lines without
@@ -14,7 +16,20 @@ import fnmatch
 import os
 from typing import Any
 
-from checks.api import COUNT, TEMPLATE, CheckError, generic_kind, plural, require_number
+from checks.api import (
+    COUNT,
+    STREAM,
+    TEMPLATE,
+    CheckError,
+    cap_note,
+    cite,
+    compile_regex,
+    generic_kind,
+    lines_of,
+    plural,
+    require_number,
+    shorten,
+)
 from checks.context import Context
 from runner.model import Run, Verdict
 
@@ -607,3 +622,163 @@ def perf_rings(params: dict[str, Any], ctx: Context) -> Verdict:
             f"plus the header page ({held}): {fix}."
         )
     return Verdict("fail", message, expected=expected, observed=observed)
+
+
+# ---------------------------------------------------------------- bpf() calls
+
+YES_WORDS = ["yes", "loaded", "ok", "true", "accepted"]
+NO_WORDS = ["no", "failed", "false", "refused", "none", "unavailable"]
+WORDS = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+
+
+def _bpf_calls(ctx: Context) -> list[dict[str, Any]]:
+    """The kernel's record of the probe's bpf() calls; a Verdict-worthy
+    CheckError (or unsupported, raised as _Unsupported) when there is none."""
+    run = ctx.run
+    if run is None:
+        raise CheckError("This check needs a run, and none was recorded.")
+    if run.bpf_calls is None:
+        if run.bpf_calls_missing:
+            raise _Unsupported(run.bpf_calls_missing[0].upper() + run.bpf_calls_missing[1:])
+        raise CheckError(
+            "This run holds no record of the probe's bpf() calls (a recording from before "
+            "they were recorded, or made without this check); run the check again."
+        )
+    return [c for c in run.bpf_calls if isinstance(c, dict)]
+
+
+class _Unsupported(Exception):
+    """This machine could not record what the check needs (one sentence)."""
+
+
+def _tally(calls: list[dict[str, Any]], cmd: str) -> tuple[int, int]:
+    """(accepted, refused) calls of `cmd`: ret >= 0, ret < 0 (never returned: neither)."""
+    rets = [c.get("ret") for c in calls if c.get("cmd") == cmd]
+    accepted = sum(1 for r in rets if isinstance(r, int) and r >= 0)
+    refused = sum(1 for r in rets if isinstance(r, int) and r < 0)
+    return accepted, refused
+
+
+def _kernel_saw(calls: list[dict[str, Any]], cmd: str, accepted: int, refused: int) -> str:
+    if not calls:
+        return "the kernel saw no bpf() call at all from the probe's processes"
+    return (
+        f"the kernel accepted {accepted} and refused {refused} {cmd} "
+        f"call{'' if accepted + refused == 1 else 's'} from the probe's processes "
+        f"({plural(len(calls), 'bpf() call')} in all)"
+    )
+
+
+@generic_kind(
+    "kernel.bpf_calls",
+    {
+        "properties": {
+            "cmd": {"type": "string", "pattern": "^BPF_[A-Z_]+$", "default": "BPF_PROG_LOAD"},
+            "min": COUNT,
+            "claims": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "minLength": 1, "format": "regex"},
+            },
+            "yes": WORDS,
+            "no": WORDS,
+            "stream": STREAM,
+        },
+    },
+    records=("bpf_calls",),
+)
+def bpf_calls(params: dict[str, Any], ctx: Context) -> Verdict:
+    """The kernel's own record of the probe's bpf() syscalls (ftrace, taken for
+    the run): it accepted at least `min` (default 1) `cmd` calls (default
+    BPF_PROG_LOAD); with `claims`, each line matching one (its `(?P<claim>...)`
+    word) agrees with it: a yes word needs an accepted call, a no word none
+    accepted or one refused."""
+    cmd = params.get("cmd", "BPF_PROG_LOAD")
+    need = int(require_number(params.get("min", 1), "min"))
+    try:
+        calls = _bpf_calls(ctx)
+    except _Unsupported as exc:
+        return Verdict("unsupported", str(exc), expected=f"a record of {cmd} calls")
+    run = ctx.run
+    assert run is not None
+    lost = run.bpf_calls_lost
+    accepted, refused = _tally(calls, cmd)
+    saw = _kernel_saw(calls, cmd, accepted, refused)
+    observed: dict[str, Any] = {
+        "accepted": accepted,
+        "refused": refused,
+        "bpf_calls": len(calls),
+        "lost": lost,
+    }
+    dropped = (
+        f"the kernel's trace buffer dropped {plural(lost, 'event')} of the probe's bpf() calls, so"
+    )
+    if "claims" not in params:
+        expected = {"cmd": cmd, "accepted_at_least": need}
+        if accepted >= need:
+            return Verdict("pass", f"{saw[0].upper()}{saw[1:]}.", expected, observed)
+        if lost:
+            raise CheckError(f"This could not be judged: {dropped} {cmd} calls may be missing.")
+        return Verdict(
+            "fail",
+            f"{saw[0].upper()}{saw[1:]}, not at least {need} accepted; a program counts only "
+            "when the kernel accepts it (load it, and check that the load worked).",
+            expected,
+            observed,
+        )
+    yes = {w.lower() for w in params.get("yes", YES_WORDS)}
+    no = {w.lower() for w in params.get("no", NO_WORDS)}
+    lines = lines_of(run, params.get("stream", "out"))
+    said: list[str] = []
+    expected = {"cmd": cmd, "claims": params["claims"], "accepted_at_least": need}
+    for pattern in params["claims"]:
+        rx = compile_regex(pattern, "claims", groups=("claim",))
+        found = next(((ln, m) for ln in lines if (m := rx.search(ln))), None)
+        if found is None:
+            return Verdict(
+                "fail",
+                f"The probe printed no line matching /{pattern}/, so its claim cannot be "
+                f"compared with the kernel's record of its {cmd} calls{cap_note(run)}.",
+                expected,
+                {**observed, "lines": cite(lines[-3:])},
+            )
+        text, m = found
+        line = shorten(text.strip())
+        word = (m.group("claim") or "").strip().lower()
+        if word in yes:
+            if accepted >= need:
+                said.append(line)
+                continue
+            if lost:
+                raise CheckError(f"This could not be judged: {dropped} {cmd} calls may be missing.")
+            return Verdict(
+                "fail",
+                f"The probe printed {line!r} but {saw}; print it only after the kernel "
+                "accepted your program.",
+                expected,
+                {**observed, "line": line},
+            )
+        if word in no:
+            if accepted == 0 or refused:
+                said.append(line)
+                continue
+            return Verdict(
+                "fail",
+                f"The probe printed {line!r} but {saw}; report what the kernel answered.",
+                expected,
+                {**observed, "line": line},
+            )
+        return Verdict(
+            "fail",
+            f"The line {line!r} says {m.group('claim')!r}, which is neither a yes word "
+            f"({', '.join(sorted(yes))}) nor a no word ({', '.join(sorted(no))}).",
+            expected,
+            {**observed, "line": line},
+        )
+    quoted = " and ".join(repr(s) for s in said)
+    return Verdict(
+        "pass",
+        f"The probe's {quoted} agree{'s' if len(said) == 1 else ''} with the kernel: {saw}.",
+        expected,
+        observed,
+    )

@@ -87,6 +87,7 @@ def grade_check(spec: CheckSpec, recording: Recording, lesson: Lesson | None) ->
         points=spec.points if verdict.status == "pass" else 0,
         max_points=spec.points,
         hint=spec.hint if verdict.status != "pass" else "",
+        section=spec.section or "",
     )
 
 

@@ -41,6 +41,8 @@ class CheckSpec:
     run: str = "main"  # id of the run (a RunSpec) whose Run this check reads
     hint: str = ""
     where: Where | None = None
+    # the heading of the lesson text that teaches what the check judges (its text)
+    section: str | None = None
 
 
 @dataclass
@@ -86,6 +88,11 @@ class Lesson:
     where: Where | None = None
     # mutants of the solution that no check can tell apart (docs/evidence.md)
     equivalent_mutants: list[EquivalentMutant] = field(default_factory=list)
+    # what the lesson list shows about it (all optional in lesson.yaml)
+    minutes: int | None = None  # estimated time
+    difficulty: str | None = None  # beginner | intermediate | advanced
+    concepts: list[str] = field(default_factory=list)  # what it teaches
+    prerequisites: list[str] = field(default_factory=list)  # ids of earlier lessons
 
     def run_spec(self, run_id: str) -> RunSpec | None:
         return next((s for s in self.runs if s.id == run_id), None)
@@ -188,6 +195,14 @@ class Run:
     # what the probe left in the kernel after its processes ended (pins the
     # runner removed, objects still loaded); non-empty fails the run (`error`)
     kernel_leftovers: list[str] = field(default_factory=list)
+    # the kernel's own record of the probe's bpf() syscalls (ftrace; recorded when a
+    # check kind asks, runner/live/bpfcalls.py): [{pid, tid, cmd, ret}] in order, ret
+    # None when the call never returned; None when not recorded, and then
+    # `bpf_calls_missing` is the one sentence saying why (None: nothing asked for it);
+    # `bpf_calls_lost`: calls the kernel's trace buffer dropped
+    bpf_calls: list[dict[str, Any]] | None = None
+    bpf_calls_missing: str | None = None
+    bpf_calls_lost: int = 0
 
     def out(self) -> list[str]:
         return [ln.text for ln in self.lines if ln.stream == "out"]
@@ -257,6 +272,7 @@ class CheckResult:
     points: int  # awarded
     max_points: int
     hint: str = ""
+    section: str = ""  # the heading of the lesson text to read when it fails
 
 
 @dataclass

@@ -47,7 +47,7 @@ SUSPECT_RULES = (
     "passed with fewer points than its maximum",
     "more hints revealed than the lesson has, plus one",
     "passed while the workspace probe is still the untouched starter",
-    "passed, but every recording of it re-grades as not passing",
+    "passed, but every recording of it re-grades with a failing check",
 )
 
 
@@ -262,7 +262,9 @@ def _suspect(state: LessonState, lesson: Lesson, who: _Learner, reports: list[Re
                 found.append(SUSPECT_RULES[4])
         except OSError:
             pass  # no probe in the workspace: nothing to compare
-    if reports and not any(r.status == "pass" for r in reports):
+    # A check that cannot judge an old recording (made before the check, or
+    # the evidence it reads, existed) is no sign of forgery; a failed one is.
+    if reports and all(any(c.status in ("fail", "timeout") for c in r.checks) for r in reports):
         found.append(SUSPECT_RULES[5])
     return found
 

@@ -159,11 +159,15 @@ def lint(
         ids = list(dict.fromkeys(chosen))
         problems = [p for p in problems if p.lesson in ids]
     numbers = {int(i[:2]) for i in set(found) | set(listed) if LESSON_ID.match(i)}
+    # prerequisites are judged against course.yaml's order (unknown when it lists none)
+    order = list(dict.fromkeys(i for i in listed if LESSON_ID.match(i))) or None
     _load_registries()  # before the threads: the registries import their modules on first use
     results: list[list[Problem]] = []
     with ThreadPoolExecutor(max_workers=4) as pool:  # pytest collection waits on subprocesses
         futures = [
-            pool.submit(lint_lesson, course_dir, i, numbers, collect=collect, python=python)
+            pool.submit(
+                lint_lesson, course_dir, i, numbers, collect=collect, python=python, order=order
+            )
             for i in ids
         ]
         results = [f.result() for f in futures]
@@ -257,6 +261,7 @@ def lint_lesson(
     *,
     collect: bool = True,
     python: str = sys.executable,
+    order: list[str] | None = None,
 ) -> list[Problem]:
     lesson_dir = course_dir / "lessons" / lesson_id
     solution_dir = course_dir / "solutions" / lesson_id
@@ -268,7 +273,7 @@ def lint_lesson(
     from runner.course.load import load_lesson
 
     try:
-        lesson = load_lesson(course_dir, lesson_id)
+        lesson = load_lesson(course_dir, lesson_id, order=order)
     except LoadError as exc:
         problems += [_from_load(e, lesson_id, "load") for e in exc.errors]
     raw = _raw_lesson(course_dir, lesson_id)
@@ -333,6 +338,14 @@ _LOAD_FIXES: list[tuple[str, str]] = [
         "remove or rename the key; docs/authoring.md lists the keys.",
     ),
     (r"does not exist", "create the file or correct its name."),
+    (
+        r"not a heading of",
+        "name a heading of the lesson text as written (without the #s), or add that heading.",
+    ),
+    (
+        r"prerequisite",
+        "list only lessons that come earlier in course.yaml's lessons (by their NN-slug id).",
+    ),
     (r"is used twice|listed twice|duplicate key", "give each item its own id (keys once)."),
     (
         r"template|placeholder|\{",

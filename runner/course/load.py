@@ -18,6 +18,7 @@ from typing import Any
 
 import checks
 from runner import templates
+from runner.course.markdown import headings, same_heading
 from runner.course.plugins import load_plugins
 from runner.course.schema_errors import (
     container,
@@ -55,7 +56,7 @@ LESSON_ID = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # RE2 (checks.api.compile_pattern), so a pattern the checks could not run is a
 # file:line error at load time.
 REGEX_PARAMS = ("pattern", "total", "count", "sum", "plus", "ready", "row", "section")
-REGEX_LIST_PARAMS = ("ignore",)
+REGEX_LIST_PARAMS = ("ignore", "claims")
 MUST_FAIL = re.compile(r"^#\s*must-fail:\s*(.*?)\s*$")
 WHY = re.compile(r"^#\s*why:\s*(.*?)\s*$")
 
@@ -87,6 +88,7 @@ def load_course(dir: Path) -> Course:
     lessons: list[Lesson] = []
     seen: set[str] = set()
     ids = doc.data.get("lessons")
+    order = course_order(doc.data)
     for i, lesson_id in enumerate(ids if isinstance(ids, list) else []):
         if not isinstance(lesson_id, str) or not LESSON_ID.match(lesson_id):
             continue  # the schema already said so
@@ -103,7 +105,7 @@ def load_course(dir: Path) -> Course:
             )
             continue
         try:
-            lessons.append(load_lesson(dir, lesson_id))
+            lessons.append(load_lesson(dir, lesson_id, order=order))
         except LoadError as exc:
             problems.extend(exc.errors)
     if problems:
@@ -112,11 +114,21 @@ def load_course(dir: Path) -> Course:
     return Course(title=doc.data["title"], version=str(version), dir=dir, lessons=lessons)
 
 
+def course_order(data: Any) -> list[str]:
+    """The lesson ids course.yaml lists, in order, each once (what
+    `prerequisites:` are checked against)."""
+    listed = data.get("lessons") if isinstance(data, dict) else None
+    ids = [i for i in listed or [] if isinstance(i, str) and LESSON_ID.match(i)]
+    return list(dict.fromkeys(ids))
+
+
 # ---------------------------------------------------------------- one lesson
 
 
-def load_lesson(dir: Path, lesson_id: str) -> Lesson:
-    """Load lessons/<lesson_id>/lesson.yaml of the course in `dir`."""
+def load_lesson(dir: Path, lesson_id: str, *, order: list[str] | None = None) -> Lesson:
+    """Load lessons/<lesson_id>/lesson.yaml of the course in `dir`. With
+    `order` (course.yaml's lesson ids, as load_course passes them) each of
+    its `prerequisites` must be a lesson listed before it."""
     dir = Path(dir).resolve()
     match = LESSON_ID.match(lesson_id)
     if not match:
@@ -148,6 +160,9 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
 
     text, found = _lesson_file(doc, lesson_dir, dir, data.get("text", "README.md"), ("text",))
     problems += found
+    if not found:
+        problems += _section_problems(doc, specs, text, relative(text, dir))
+    problems += _prerequisite_problems(doc, lesson_id, order)
     starter, found = _lesson_file(doc, lesson_dir, dir, "probe.py", ())
     problems += found
     solution_dir = dir / "solutions" / lesson_id
@@ -180,6 +195,10 @@ def load_lesson(dir: Path, lesson_id: str) -> Lesson:
             )
             for i, e in enumerate(data.get("equivalent_mutants", []))
         ],
+        minutes=data.get("minutes"),
+        difficulty=data.get("difficulty"),
+        concepts=list(data.get("concepts", [])),
+        prerequisites=list(data.get("prerequisites", [])),
     )
 
 
@@ -212,7 +231,52 @@ def _check(doc: Doc, i: int, raw: dict[str, Any]) -> CheckSpec:
         run=raw.get("run", "main"),
         hint=raw.get("hint", ""),
         where=doc.where(("checks", i)),
+        section=raw.get("section"),
     )
+
+
+def _section_problems(doc: Doc, specs: list[CheckSpec], text: Path, shown: str) -> list[LoadError]:
+    """Each check's `section:` must be a heading of the lesson text."""
+    wanted = [(i, spec) for i, spec in enumerate(specs) if spec.section is not None]
+    if not wanted:
+        return []
+    found = headings(text.read_text(encoding="utf-8", errors="replace"))
+    problems = []
+    for i, spec in wanted:
+        assert spec.section is not None
+        if any(same_heading(h.text, spec.section) for h in found):
+            continue
+        name = item_name(doc.data, "checks", i)
+        msg = f"{name} names section {spec.section!r}, which is not a heading of {shown}"
+        msg += did_you_mean(spec.section, [h.text for h in found]) or (
+            f" (its headings: {', '.join(repr(h.text) for h in found if h.level == 2)})"
+            if any(h.level == 2 for h in found)
+            else " (it has no ## heading)"
+        )
+        problems.append(LoadError(doc.where(("checks", i, "section")), msg))
+    return problems
+
+
+def _prerequisite_problems(doc: Doc, lesson_id: str, order: list[str] | None) -> list[LoadError]:
+    """A prerequisite is a lesson of the course listed before this one."""
+    problems = []
+    for j, other in enumerate(doc.data.get("prerequisites", [])):
+        where = doc.where(("prerequisites", j))
+        if other == lesson_id:
+            problems.append(LoadError(where, f"{lesson_id} names itself as a prerequisite"))
+        elif order is None:
+            continue  # a lesson loaded alone: the course's order is not known
+        elif other not in order:
+            msg = f"prerequisite {other!r} is not a lesson of the course"
+            msg += did_you_mean(other, order) or f" (lessons: {', '.join(order)})"
+            problems.append(LoadError(where, msg))
+        elif lesson_id in order and order.index(other) > order.index(lesson_id):
+            msg = (
+                f"prerequisite {other!r} comes after {lesson_id} in course.yaml's lessons; "
+                "a lesson can only build on an earlier one"
+            )
+            problems.append(LoadError(where, msg))
+    return problems
 
 
 def _duplicates(doc: Doc, section: str, noun: str, ids: list[str]) -> list[LoadError]:

@@ -53,6 +53,41 @@ class Section:
     line: int = 1  # 1-based source line where the body starts
 
 
+@dataclass(frozen=True)
+class Heading:
+    """A top-level heading of the text (outside lists, quotes and fences)."""
+
+    level: int  # 1 for `#`, 2 for `##`, ...
+    text: str  # its raw inline source, e.g. "TRACEPOINT_PROBE and `args`"
+    line: int  # 1-based source line
+
+
+def same_heading(text: str, wanted: str) -> bool:
+    """How a check's `section:` names a heading: the heading's text as
+    written, ignoring case and surrounding spaces (as `Fence.under` does)."""
+    return text.strip().casefold() == wanted.strip().casefold()
+
+
+def headings(markdown: str) -> list[Heading]:
+    """Every top-level heading, in order (a `##` in a fence is not one)."""
+    return [Heading(level, text, line + 1) for _, level, line, text in _headings(_tokens(markdown))]
+
+
+def find_heading(markdown: str, wanted: str) -> Heading | None:
+    """The first heading whose text is `wanted` (same_heading), or None."""
+    return next((h for h in headings(markdown) if same_heading(h.text, wanted)), None)
+
+
+def locate(sections: list[Section], wanted: str) -> tuple[int, int] | None:
+    """Where heading `wanted` is shown: (index of the section that holds it,
+    index of the heading among that section's own headings), or None."""
+    for index, section in enumerate(sections):
+        for position, heading in enumerate(headings(section.body)):
+            if same_heading(heading.text, wanted):
+                return index, position
+    return None
+
+
 def source_lines(markdown: str) -> list[str]:
     """The text's lines as markdown-it numbers them (its token maps index these)."""
     return markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")

@@ -217,6 +217,16 @@ title: @@TITLE@@
 requires: [tracepoints]
 # The lesson text (default README.md), inside this folder.
 text: README.md
+# What the lesson list shows (optional, but every lesson of the embedded course has them):
+# about how many minutes a learner needs, reading and probe together ("~25 min") ...
+minutes: 25
+# ... how hard it is for someone who did its prerequisites: beginner, intermediate, advanced ...
+difficulty: beginner
+# ... what it teaches, in a few short phrases (`course list --json` shows them) ...
+concepts: [syscall tracepoints, filtering by pid in the kernel, perf buffer events]
+# ... and the ids of the lessons it builds on; each must come earlier in course.yaml's
+# lessons, e.g. [06-tracepoints].
+prerequisites: []
 # `course hint @@NN@@` reveals these one at a time: the gentlest first.
 hints:
   - TRACEPOINT_PROBE(syscalls, sys_enter_openat) runs for every openat() on the machine;
@@ -240,17 +250,20 @@ runs:
   - id: tests                   # the learner's own tests, as the text documents them
     command: ["{python}", -m, pytest, -q, tests]
     timeout: 60
-# What is scored: a kind (docs/authoring.md lists them) with params, points and a
-# hint shown when the check fails.
+# What is scored: a kind (docs/authoring.md lists them) with params, points, a hint
+# shown when the check fails and the section of the text to read then: a heading of
+# README.md as written after its #s (any level; case does not matter).
 checks:
   - id: attached
     kind: output.line
     hint: Print "Attached to syscalls:sys_enter_openat" (flushed) once the program is loaded.
+    section: Steps
     params: {pattern: '^Attached to syscalls:sys_enter_openat$'}
   - id: marker-opens
     kind: events.match
     points: 3
     hint: Print one line "[<pid>] open <filename>" per openat of the target process, no more.
+    section: One tracepoint, one process
     params:
       pattern: '^\[(?P<pid>\d+)\] open (?P<filename>.*)$'
       where: {pid: "{workload.pid}", filename: "{workload.facts.path}"}
@@ -259,26 +272,32 @@ checks:
   - id: events-total
     kind: counts.total
     hint: End with "Detached after N opens." where N is the number of event lines you printed.
+    section: Steps
     params: {total: '^Detached after (?P<n>\d+) opens\.$', count: '^\[\d+\] open '}
   - id: kernel-hook
     kind: kernel.program
     hint: The lines must come from a BPF program the kernel runs at syscalls:sys_enter_openat.
+    section: One tracepoint, one process
     params:
       attach: [tracepoint:syscalls:sys_enter_openat]
       min_runs: "{workload.facts.opens}"
   - id: imports
     kind: static.imports
     hint: Import only what the course environment provides (bcc, the standard library).
+    section: Steps
   - id: learner-tests
     kind: pytest.workflow
     run: tests
     hint: Delete the pytestmark skip line in tests/test_probe.py, then make the tests pass.
+    section: Learner tests
   - id: pytest-command
     kind: docs.pytest_command
     run: tests
+    section: Learner tests
   - id: expected-output
     kind: docs.expected_output
     hint: Print the lines in the shape the lesson's "Expected output" shows.
+    section: Expected output
 """
 
 _README = r"""# Lesson @@NN@@: @@TITLE@@

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import checks
 from checks.api import PatternError
 from runner import templates
-from runner.live import bpffs, evidence, workload_process
+from runner.live import bpfcalls, bpffs, evidence, workload_process
 from runner.live.capture import DEFAULT_LINE_CAP, ready_pattern
 from runner.live.capture import Capture as _Capture
 from runner.live.leftovers import StepGuard
@@ -129,6 +130,7 @@ def _supervise(
     cancel: threading.Event | None = None,
     recorder: evidence.Recorder | None = None,
     guard: StepGuard | None = None,
+    trace: bpfcalls.Trace | None = None,
 ) -> None:
     def event(what: str) -> None:
         if on_event:
@@ -151,9 +153,11 @@ def _supervise(
     stdin: int = guard.lifeline() if guard and probe_step and not is_root() else subprocess.DEVNULL
     if recorder:
         recorder.begin()  # run counts on from before the probe starts
+    # as root, the kernel's record of the probe's bpf() calls starts at its exec
+    started_argv = trace.arm_argv(argv) if trace else argv
     try:
         proc = subprocess.Popen(
-            default_signals(argv),  # SIGINT works even if ours is ignored
+            default_signals(started_argv),  # SIGINT works even if ours is ignored
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -238,6 +242,8 @@ def _supervise(
         if sweeping:
             sweep_adopted(since, exclude={workload.process_pid} if workload else set())
         capture.join(5.0)
+    if trace is not None:  # every process of the probe is gone: its calls are all in
+        run.bpf_calls, run.bpf_calls_missing, run.bpf_calls_lost = trace.finish()
     if baseline is not None:  # every process of the probe is gone: what is left is pinned
         found = bpffs.settle(baseline)
         _kernel_leftovers(run, found.to_list(), found.sentence())
@@ -278,6 +284,8 @@ def run_one(
     recorder: evidence.Recorder | None = None
     guard: StepGuard | None = None
     report_dir: str | None = None  # where the root guard says what the probe left
+    trace: bpfcalls.Trace | None = None  # as root: the probe's bpf() calls (bpfcalls.py)
+    wants_calls = step.command is None and "bpf_calls" in checks.records_for(lesson.checks, step.id)
     try:
         python = _interpreter(python)
         probe = probe.resolve()
@@ -315,6 +323,12 @@ def run_one(
             if not is_root():
                 report_dir = recorder.dir or tempfile.mkdtemp(prefix="ebpfc-report-")
                 guard_args += ["--lifeline", "--report", report_dir]
+                if wants_calls:  # the guard is root: it traces, reads and reports
+                    guard_args += ["--bpf-calls", f"{step.timeout:g}"]
+            else:
+                bpfcalls.sweep()  # instances a killed runner left, once they expired
+                if wants_calls:
+                    trace = bpfcalls.Trace.open(step.timeout, python)
             guard.folder(recorder.dir)
             guard.folder(report_dir)
             argv = privileged_argv(probe_argv, python, guard_args)
@@ -332,9 +346,10 @@ def run_one(
             cancel=cancel,
             recorder=recorder,
             guard=guard,
+            trace=trace,
         )
         if report_dir is not None:
-            _guard_report(run, Path(report_dir))
+            _guard_report(run, Path(report_dir), calls=wants_calls)
         if step.command is None and not is_root() and not run.ready:
             refusal = sudo_refusal(run.err(), python)
             if refusal:
@@ -357,6 +372,8 @@ def run_one(
             workload.kill()
         if recorder:
             recorder.close()
+        if trace:
+            trace.close()  # the instance never outlives its step
         if report_dir is not None and (recorder is None or report_dir != recorder.dir):
             shutil.rmtree(report_dir, ignore_errors=True)
         if guard:
@@ -371,13 +388,38 @@ def _kernel_leftovers(run: Run, found: list[str], sentence: str | None) -> None:
         run.error = run.error or sentence
 
 
-def _guard_report(run: Run, folder: Path) -> None:
-    """The root guard's word on what the probe left in the kernel."""
+def _guard_report(run: Run, folder: Path, *, calls: bool = False) -> None:
+    """The root guard's word on what the probe left in the kernel, and (when
+    asked) the kernel's record of its bpf() calls."""
     with contextlib.suppress(OSError, ValueError, TypeError):
         data = json.loads((folder / KERNEL_REPORT).read_text())
         found = [str(item) for item in data.get("leftovers", [])]
         sentence = data.get("sentence")
         _kernel_leftovers(run, found, sentence if isinstance(sentence, str) else None)
+    if calls:
+        _guard_calls(run, folder)
+
+
+def _guard_calls(run: Run, folder: Path) -> None:
+    """The root guard's record of the probe's bpf() calls (bpfcalls.REPORT)."""
+    try:
+        data = json.loads((folder / bpfcalls.REPORT).read_text())
+        found, reason, lost = data["calls"], data.get("reason"), data.get("lost", 0)
+        if found is not None:
+            run.bpf_calls = [
+                {"pid": int(c["pid"]), "tid": int(c["tid"]), "cmd": str(c["cmd"]), "ret": c["ret"]}
+                for c in found
+                if c.get("ret") is None or isinstance(c.get("ret"), int)
+            ]
+            run.bpf_calls_lost = int(lost)
+        else:
+            run.bpf_calls_missing = str(reason or "the root guard recorded no bpf() calls.")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        run.bpf_calls, run.bpf_calls_missing = (
+            None,
+            "The root guard wrote no readable record of the probe's bpf() calls (it did not "
+            "finish, or it is an older course's), so they could not be checked.",
+        )
 
 
 def _ground_truth(workload: WorkloadProcess, run: Run) -> WorkloadTruth:

@@ -12,7 +12,7 @@ stop kernel-evidence snapshot into DIR (the runner cannot read a root
 process's fdinfo).
 
 This file is also run as a script by root, so it imports only the stdlib and
-evidence.py / bpffs.py from its own folder.
+evidence.py / bpffs.py / bpfcalls.py from its own folder.
 
 What the guard runs is narrow (see `command_problem`): the course's own
 interpreter on a probe file, or the feature trials module; anything else
@@ -22,7 +22,10 @@ ignored SIGINT would otherwise reach it, and Ctrl+C would never stop it).
 Given `--lifeline`, its stdin is a pipe from the runner: end-of-file means
 the runner is gone (even by SIGKILL), and the guard ends the probe's group.
 Given `--report DIR`, it writes what the probe left in the kernel
-(`kernel.json`, see bpffs.py) after removing it.
+(`kernel.json`, see bpffs.py) after removing it. Given `--bpf-calls SECONDS`
+too (the step's timeout), it records the probe's bpf() syscalls from its
+first instruction in a private tracefs instance and writes them there
+(`bpf_calls.json`, see bpfcalls.py), removing the instance however it ends.
 """
 
 from __future__ import annotations
@@ -193,12 +196,15 @@ def probe_file_problem(path: str, uid: int | None) -> str | None:
 
 def command_problem(argv: list[str], uid: int | None) -> str | None:
     """Why the guard refuses to run `argv`, or None. It runs exactly two
-    shapes: `PYTHON -u PROBE [ARGS...]` and `PYTHON -m runner.live.feature_probe`,
+    shapes: `PYTHON -u PROBE [ARGS...]` and `PYTHON -m runner.live.feature_probe
+    [FEATURE...]`,
     PYTHON being the interpreter sudo started the guard with."""
     if not argv or not _same_interpreter(argv[0]):
         shown = argv[0] if argv else "nothing"
         return f"it runs only the course interpreter {sys.executable}, not {shown}"
-    if argv[1:] == ["-m", FEATURE_MODULE]:
+    if argv[1:3] == ["-m", FEATURE_MODULE] and all(
+        re.fullmatch(r"[a-z_]+", name) for name in argv[3:]
+    ):  # the trials, or only those named (feature_probe ignores other names)
         return None
     if len(argv) >= 3 and argv[1] == "-u" and not argv[2].startswith("-"):
         return probe_file_problem(argv[2], uid)
@@ -338,6 +344,7 @@ def _guard(
     report_dir: str | None = None,
     lifeline: bool = False,
     cwd: str | None = None,
+    bpf_calls: float | None = None,
 ) -> int:
     """Run `argv` in its own group as root; relay signals; leave nothing;
     write evidence snapshots into `evidence_dir` when asked; with `lifeline`,
@@ -348,6 +355,11 @@ def _guard(
         _answer_snapshots(evidence_dir, started)
     bpffs = _sibling("bpffs") if report_dir is not None else None
     baseline = bpffs.Baseline.take() if bpffs else None
+    # the probe's bpf() calls, traced from its exec (its lifetime: the step's timeout)
+    trace = None
+    if bpf_calls is not None and report_dir is not None:
+        trace = _sibling("bpfcalls").Trace.open(bpf_calls, sys.executable)
+    calls_lock = threading.Lock()
     since = 0
     pending: list[int] = []  # a signal that came before the probe existed
 
@@ -362,6 +374,15 @@ def _guard(
         if started:
             kill_group(started[0])
         sweep_adopted(since)
+        if trace is not None and report_dir is not None:
+            with calls_lock:  # once: the lifeline's thread may settle too
+                if trace.path is not None or trace.reason is not None:
+                    data = _sibling("bpfcalls").as_report(trace)
+                    trace.reason = None
+                    with contextlib.suppress(OSError):
+                        _sibling("evidence")._write_file(
+                            report_dir, _sibling("bpfcalls").REPORT, json.dumps(data).encode()
+                        )
         if bpffs and baseline is not None and report_dir is not None:
             found = bpffs.settle(baseline)
             data = {"leftovers": found.to_list(), "sentence": found.sentence()}
@@ -384,7 +405,17 @@ def _guard(
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
     if os.getppid() == 1:  # sudo already gone before the prctl
         parent_died(signal.SIGHUP, None)
-    probe = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True, cwd=cwd)
+    try:
+        probe = subprocess.Popen(
+            trace.arm_argv(argv) if trace else argv,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=cwd,
+        )
+    except BaseException:
+        if trace is not None:
+            trace.close()
+        raise
     started.append(probe.pid)
     since = start_ticks(probe.pid) or 0
     for sig in pending:
@@ -439,14 +470,24 @@ def _answer_snapshots(folder: str, started: list[int]) -> None:
 def _main(args: list[str]) -> int:
     evidence_dir = report_dir = None
     lifeline = False
-    while args[:1] in (["--evidence"], ["--report"], ["--lifeline"]):
+    bpf_calls: float | None = None
+    while args[:1] in (["--evidence"], ["--report"], ["--lifeline"], ["--bpf-calls"]):
         if args[0] == "--lifeline":
             lifeline, args = True, args[1:]
         elif len(args) >= 2:
             if args[0] == "--evidence":
                 evidence_dir = args[1]
-            else:
+            elif args[0] == "--report":
                 report_dir = args[1]
+            else:
+                try:
+                    bpf_calls = min(max(float(args[1]), 1.0), 86400.0)
+                except ValueError:
+                    print(
+                        f"privilege.py: --bpf-calls takes seconds, not {args[1]!r}.",
+                        file=sys.stderr,
+                    )
+                    return 2
             args = args[2:]
         else:
             break
@@ -454,7 +495,8 @@ def _main(args: list[str]) -> int:
         args = args[1:]
     if not args:
         print(
-            "usage: privilege.py [--evidence DIR] [--report DIR] [--lifeline] -- PROGRAM [ARGS...]",
+            "usage: privilege.py [--evidence DIR] [--report DIR [--bpf-calls SECONDS]] "
+            "[--lifeline] -- PROGRAM [ARGS...]",
             file=sys.stderr,
         )
         return 2
@@ -477,7 +519,16 @@ def _main(args: list[str]) -> int:
                 report_dir = None
     # the trials module is the course's own, whatever folder sudo was run from
     cwd = str(_CODE_ROOT) if feature_trials else None
-    return _guard(args, evidence_dir, report_dir=report_dir, lifeline=lifeline, cwd=cwd)
+    if feature_trials:
+        bpf_calls = None  # only a probe's calls are recorded
+    return _guard(
+        args,
+        evidence_dir,
+        report_dir=report_dir,
+        lifeline=lifeline,
+        cwd=cwd,
+        bpf_calls=bpf_calls,
+    )
 
 
 if __name__ == "__main__":

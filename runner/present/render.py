@@ -217,6 +217,8 @@ def report_text(report: Report) -> str:
                 lines.append(f"      observed: {_short(describe(c.observed, c.kind))}")
             if c.hint:
                 lines.append(f"      hint: {c.hint}")
+            if c.section:
+                lines.append(f'      see "{c.section}" in the lesson text')
     if report.status == "pass":
         lines.append("All checks passed.")
     return "\n".join(lines)

@@ -35,6 +35,18 @@ class LessonRow:
     max_score: int
     outdated: bool = False  # passed, but the lesson changed since (a course update)
     passed_where: str | None = None  # "host", "vm:<release>", None: not recorded
+    minutes: int | None = None  # the lesson's metadata (lesson.yaml), when given
+    difficulty: str | None = None
+    concepts: list[str] = field(default_factory=list)
+    prerequisites: list[str] = field(default_factory=list)
+    tested_on: str | None = None  # "tested on 6.1, 6.12"; None: the course has no tested-on.yaml
+    tested_warning: str | None = None  # this kernel is outside the kernels it passed on
+
+    @property
+    def meta_shown(self) -> str:
+        """ "~20 min · beginner", or what of it the lesson gives ("" for none)."""
+        parts = [f"~{self.minutes} min" if self.minutes else "", self.difficulty or ""]
+        return " · ".join(p for p in parts if p)
 
     @property
     def passed_at_shown(self) -> str:
@@ -64,6 +76,12 @@ class LessonRow:
             "max_score": self.max_score,
             "outdated": self.outdated,
             "passed_where": self.passed_where,
+            "minutes": self.minutes,
+            "difficulty": self.difficulty,
+            "concepts": self.concepts,
+            "prerequisites": self.prerequisites,
+            "tested_on": self.tested_on,
+            "tested_warning": self.tested_warning,
         }
 
 
@@ -89,6 +107,9 @@ class SolutionGate:
 class Doctor:
     facts: dict[str, Any]
     tracefs_advice: str | None  # what to run when tracefs/debugfs cannot be mounted
+    # the course's tested-on.yaml as lines (runner.present.doctor.tested_on_lines)
+    tested_on: list[str] = field(default_factory=list)
+    tested_on_data: dict[str, Any] | None = None  # for --json: the file, warnings, error
 
     @property
     def text(self) -> str:

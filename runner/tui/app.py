@@ -52,7 +52,7 @@ from runner.tui.messages import (
 )
 from runner.tui.screens.doctor import DoctorScreen
 from runner.tui.screens.solution import SolutionScreen
-from runner.tui.sections import Section, split_sections
+from runner.tui.sections import Section, locate, split_sections
 from runner.tui.status import lesson_label
 from runner.tui.watch import watch_saves
 from runner.tui.widgets.lesson_list import LessonList, LessonRow
@@ -214,6 +214,8 @@ class CourseApp(App[None]):
                 row.score,
                 row.max_score,
                 row.passed_at_shown,
+                row.minutes,
+                bool(row.tested_warning),
             )
             for row in self.session.lessons(self.state.host)
         ]
@@ -226,11 +228,28 @@ class CourseApp(App[None]):
     def _refresh_header(self) -> None:
         lesson = self.lesson
         status = self.lesson_status(lesson)
-        lines = [f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"]
+        meta = [f"~{lesson.minutes} min" if lesson.minutes else "", lesson.difficulty or ""]
+        lines = [
+            " · ".join(
+                [f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"]
+                + [m for m in meta if m]
+            )
+        ]
         reason = unsupported_reason(lesson, self.state.host)
+        tested = self.session.tested_on()
+        warning = (
+            tested.outside_tested(lesson.id, self.session.running_release(self.state.host))
+            if tested
+            else None
+        )
+        # three rows at most: why it cannot run here, else the warning, else where it passed
         if status == "unsupported" and reason:
             vm = "v runs it in a VM; "  # the TUI's way out, added here once
             lines.append(f"⊘ {vm}{reason}")
+        elif warning:
+            lines.append(f"⚠ {warning}")
+        elif tested is not None:
+            lines.append(tested.summary(lesson.id))
         watch = "watch on" if self.watching else "watch off"
         lines.append(f"{self._probe_display()} · {watch}")
         # one row per line, cut with an ellipsis: the header never grows
@@ -462,6 +481,20 @@ class CourseApp(App[None]):
             self.state.rerun_pending = False
             self.action_run()
 
+    async def on_results_pane_section_wanted(self, message: ResultsPane.SectionWanted) -> None:
+        await self.show_heading(message.section)
+
+    async def show_heading(self, heading: str) -> None:
+        """Open the lesson text at `heading` (a check's `section:`)."""
+        found = locate(self.sections, heading)
+        if found is None:
+            self.notify(f"The lesson text has no section {heading!r}.", severity="warning")
+            return
+        index, position = found
+        self.state.section_index = index
+        await self.query_one(LessonText).show_section(self.sections, index, position)
+        self.query_one(TabbedContent).active = "lesson"
+
     @on(OptionList.OptionSelected, "#lessons")
     async def _lesson_chosen(self, event: OptionList.OptionSelected) -> None:
         ids = [lesson.id for lesson in self.course.lessons]
@@ -576,9 +609,17 @@ class CourseApp(App[None]):
 
     def _doctor_text(self) -> str:
         try:
-            return self.session.doctor_text(self.state.host or {})
+            text = self.session.doctor_text(self.state.host or {})
         except Exception as exc:
             return f"Could not format the host facts: {exc}"
+        tested = self.session.tested_on()
+        if tested is not None:  # the kernels the lessons passed on, as `course doctor` says
+            from runner.present.doctor import tested_on_lines
+
+            release = self.session.running_release(self.state.host)
+            ids = [lesson.id for lesson in self.course.lessons]
+            text += "\n\n" + "\n".join(tested_on_lines(tested, ids, release))
+        return text
 
     def action_edit(self) -> None:
         probe = self.workspace.probe_path(self.lesson)

@@ -7,6 +7,6 @@ code block, where `##` is a shell comment)."""
 
 from __future__ import annotations
 
-from runner.course.markdown import Section, split_sections
+from runner.course.markdown import Section, locate, split_sections
 
-__all__ = ["Section", "split_sections"]
+__all__ = ["Section", "locate", "split_sections"]

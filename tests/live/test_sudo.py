@@ -360,3 +360,59 @@ def test_course_check_as_the_learner_passes_lesson_06_through_sudo(
         assert report["status"] == "pass" and report["score"] == report["max_score"]
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_the_guard_records_the_probes_bpf_calls_for_lesson_00(
+    needs_bpf: None, learner: pwd.struct_passwd, sudo_rule: str
+) -> None:
+    """Lesson 00's `kernel-load` through sudo: the root guard traces the probe's
+    bpf() calls from its exec and reports them; the reference passes, the
+    perfect report that loads nothing fails, and no tracefs instance is left."""
+    import tempfile
+
+    from runner.live import bpfcalls
+
+    repo = Path(__file__).resolve().parents[2]
+    home = Path(tempfile.mkdtemp(prefix="ebpfc-learner-", dir="/tmp"))
+    before = set(os.listdir(bpfcalls.tracefs_root() / "instances"))  # type: ignore[operator]
+    try:
+        mine = home / "00"
+        shutil.copytree(
+            repo / "solutions" / "00-setup",
+            mine,
+            ignore=shutil.ignore_patterns("wrong", "__pycache__", ".pytest_cache"),
+        )
+        shutil.copy(repo / "solutions" / "00-setup" / "wrong" / "claims_loaded.py", mine)
+        for path in [home, *home.rglob("*")]:
+            os.chown(path, learner.pw_uid, learner.pw_gid)
+        kernel_load = {}
+        for name in ("probe.py", "claims_loaded.py"):
+            record = home / f"{name}.json"
+            proc = subprocess.run(
+                ["runuser", "-u", LEARNER, "--", PYTHON, "-m", "runner.cli"]
+                + ["--workspace", str(home / "ws"), "check", "00", "--file", str(mine / name)]
+                + ["--json", "--record", str(record)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=str(home),
+                check=False,
+                env={**os.environ, "HOME": str(home)},
+            )
+            report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+            run = json.loads(record.read_text())["runs"]["main"]
+            assert run["argv"][:2] == [shutil.which("sudo"), "-n"] and "--bpf-calls" in run["argv"]
+            assert run["bpf_calls"] is not None, run["bpf_calls_missing"]
+            kernel_load[name] = next(c for c in report["checks"] if c["id"] == "kernel-load")
+            if name == "probe.py":
+                assert any(
+                    c["cmd"] == "BPF_PROG_LOAD" and c["ret"] >= 0 for c in run["bpf_calls"]
+                ), run["bpf_calls"]
+            else:
+                assert run["bpf_calls"] == []
+        assert kernel_load["probe.py"]["status"] == "pass", kernel_load["probe.py"]
+        assert kernel_load["claims_loaded.py"]["status"] == "fail"
+        after = set(os.listdir(bpfcalls.tracefs_root() / "instances"))  # type: ignore[operator]
+        assert not {n for n in after - before if n.startswith(bpfcalls.PREFIX)}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -3,6 +3,7 @@ state, on the messages its workers posted and on what it saved."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -424,3 +425,79 @@ def test_sudo_readiness_is_the_sessions_by_default(workspace):
     app = build_app(fixture_course(), workspace, watch=False)
     assert app.needs_password is runner.session.needs_password
     assert app.session.needs_password is runner.session.needs_password
+
+
+async def test_enter_on_a_failing_check_opens_the_section_that_teaches_it(make_app, scripted):
+    scripted.status = "fail"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "01-alpha" in app.state.outcomes)
+        assert app.query_one(TabbedContent).active == "results"
+        detail = str(app.query_one("#check-detail").render())
+        assert 'see "Print" in the lesson text: press enter to read it' in detail
+        table = app.query_one(ResultsTable)
+        table.focus()
+        await pilot.press("enter")  # the failing check is the selected row
+        await wait_until(pilot, lambda: app.query_one(TabbedContent).active == "lesson")
+        assert app.state.section_index == 2
+        assert "Section 3/3: Print" in str(app.query_one("#section-nav").render())
+
+
+def _course_in(tmp_path: Path, text: str, tested_on: str | None = None):
+    """The fixture course in `tmp_path`, 01-alpha's text replaced by `text`."""
+    course = fixture_course()
+    readme = tmp_path / "README.md"
+    readme.write_text(text)
+    first = dataclasses.replace(course.lessons[0], text=readme)
+    if tested_on is not None:
+        (tmp_path / "tested-on.yaml").write_text(tested_on)
+    return dataclasses.replace(course, dir=tmp_path, lessons=[first, *course.lessons[1:]])
+
+
+async def test_a_heading_inside_a_section_is_scrolled_to(scripted, workspace, tmp_path):
+    filler = "\n\n".join(f"Paragraph {i} of the concepts." for i in range(40))
+    course = _course_in(
+        tmp_path, f"# Alpha\n\n## Concepts\n\n{filler}\n\n### Deep down\n\nHere.\n\n## Steps\n"
+    )
+    session = scripted.session(workspace, course)
+    app = build_app(course, workspace, watch=False, session=session, needs_password=lambda: False)
+    async with app.run_test(size=SIZE) as pilot:
+        scroll = app.query_one("#section-scroll")
+        await app.show_heading("deep DOWN")
+        await wait_until(pilot, lambda: scroll.scroll_y > 0)
+        assert app.state.section_index == 0  # the intro is only the title: it tops Concepts
+        assert "Concepts" in str(app.query_one("#section-nav").render())
+        heading = app.query("MarkdownH3").first()
+        assert scroll.region.contains_region(heading.region)  # on screen, not above or below
+        await app.show_heading("Steps")
+        assert app.state.section_index == 1
+        await wait_until(pilot, lambda: scroll.scroll_y == 0)
+        await app.show_heading("Nowhere")  # a stale section name is a notice, not a crash
+        assert app.state.section_index == 1
+
+
+TESTED_ON = """\
+date: "2026-12-02"
+bcc: "0.18.0"
+kernels: {"6.1": "6.1.0-57-amd64", "6.12": "6.12.95+deb12-amd64"}
+lessons:
+  01-alpha: {"6.1": {status: passed}, "6.12": {status: passed}}
+"""
+
+
+async def test_header_and_list_show_metadata_and_tested_kernels(scripted, workspace, tmp_path):
+    course = _course_in(tmp_path, "# Alpha\n\n## Steps\n\nDo it.\n", TESTED_ON)
+    session = scripted.session(workspace, course)
+    app = build_app(course, workspace, watch=False, session=session, needs_password=lambda: False)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state.host is not None)
+        header = str(app.query_one("#lesson-header").render())
+        assert "01 Alpha — · not started · ~20 min · beginner" in header
+        assert "⚠ This kernel, 6.18, is newer than 6.1 to 6.12, the kernels 01-alpha" in header
+        await pilot.press("n")  # 02 was not in the matrix: no warning, and it says so
+        header = str(app.query_one("#lesson-header").render())
+        assert "02 Perf sampling — · not started\nnot tested\n" in header
+        prompt = str(app.query_one("#lessons").get_option_at_index(0).prompt)
+        assert "~20m" in prompt and "⚠" in prompt
+        assert "~" not in str(app.query_one("#lessons").get_option_at_index(1).prompt)

@@ -60,7 +60,14 @@ def fixture_course() -> Course:
         "1",
         FIXTURES.parent,
         [
-            _lesson(1, "alpha", "Alpha", hints=["First hint.", "Second hint."]),
+            _lesson(
+                1,
+                "alpha",
+                "Alpha",
+                hints=["First hint.", "Second hint."],
+                minutes=20,
+                difficulty="beginner",
+            ),
             _lesson(2, "perf-sampling", "Perf sampling"),
             _lesson(3, "long", "Long", requires=["kprobes"]),
         ],
@@ -91,6 +98,7 @@ def report_for(lesson: Lesson, status: str) -> Report:
             2 if events_ok else 0,
             2,
             "" if events_ok else "Print the pid with bpf_get_current_pid_tgid() >> 32.",
+            "Print",  # the heading of 01-alpha's text that teaches it
         ),
     ]
     score = sum(c.points for c in checks)

@@ -47,6 +47,8 @@ def make_course(root: Path) -> Path:
     (course / "course.yaml").write_text(
         'title: broken\nversion: "1"\n# the lessons\nlessons:\n  - 06-tracepoints\n'
     )
+    # alone in its course, the lesson builds on no other (its prerequisites are not here)
+    edit(course, YAML, r"^prerequisites: \[.*\]$", "prerequisites: []")
     return course
 
 

@@ -20,6 +20,8 @@ class LessonRow:
     score: int = 0
     max_score: int = 0
     where: str = ""  # "in the VM (6.1.0-57-amd64)" for a pass this kernel could not run
+    minutes: int | None = None  # the lesson's estimate (lesson.yaml)
+    warned: bool = False  # this kernel is outside the kernels the lesson was tested on
 
 
 class LessonList(OptionList):
@@ -51,4 +53,8 @@ def _prompt(row: LessonRow) -> Text:
         text.append(f" {row.score}/{row.max_score}")
     if row.where:
         text.append(f" {row.where}")
+    if row.minutes:
+        text.append(f" ~{row.minutes}m", style="dim")
+    if row.warned:
+        text.append(" ⚠", style="yellow")  # the header says why
     return text

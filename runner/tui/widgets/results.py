@@ -45,4 +45,6 @@ def check_detail(check: CheckResult) -> str:
         lines.append(f"observed: {short(describe(check.observed, check.kind), 300)}")
         if check.hint:
             lines.append(f"hint: {check.hint}")
+        if check.section:
+            lines.append(f'see "{check.section}" in the lesson text: press enter to read it')
     return "\n".join(lines)

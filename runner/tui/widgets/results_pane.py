@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from runner.model import Report
@@ -32,6 +33,14 @@ def explanation(outcome: CheckOutcome) -> str:
 
 
 class ResultsPane(VerticalScroll):
+    class SectionWanted(Message):
+        """The learner chose a check (enter or a click on its row) that names
+        the section of the lesson text teaching what it judges."""
+
+        def __init__(self, section: str) -> None:
+            super().__init__()
+            self.section = section
+
     def compose(self) -> ComposeResult:
         yield Static(NO_RESULTS, id="summary", markup=False)
         yield BarChart(id="chart")
@@ -82,3 +91,11 @@ class ResultsPane(VerticalScroll):
         details = self.query("#check-detail")  # gone while the app is closing
         if check is not None and details:
             details.first(Static).update(check_detail(check))
+
+    @on(DataTable.RowSelected, "#results-table")
+    def _check_selected(self, event: DataTable.RowSelected) -> None:
+        table = event.data_table
+        assert isinstance(table, ResultsTable)
+        check = table.checks.get(str(event.row_key.value))
+        if check is not None and check.section:
+            self.post_message(self.SectionWanted(check.section))
