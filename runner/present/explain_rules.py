@@ -161,6 +161,20 @@ RULES: tuple[Rule, ...] = (
     ),
     # ------------------------------------------------ clang
     Rule(
+        # Kernel drift, found by the kernel matrix on Debian's 7.2: headers from
+        # 6.19 on use tagged anonymous members ("union { struct ns_tree; ... }"),
+        # which clang drops without -fms-extensions; bcc's own tools hit it too.
+        "headers-ms-extensions",
+        "this kernel's headers need clang's -fms-extensions",
+        r"include/\S+\.h:\d+:\d+: error: (?:no member named '\w+' in 'struct ns_common'|"
+        r"static_assert(?:ion)? failed due to requirement 'sizeof\(struct filename\))",
+        "The kernel headers of this kernel (6.19 and later) declare struct members in a way "
+        "(a Microsoft C extension) that clang reads only with -fms-extensions, so a header "
+        "your probe includes does not compile; your own C is not at fault.",
+        'Pass it when compiling: BPF(text=..., cflags=["-fms-extensions", '
+        '"-Wno-microsoft-anon-tag"]) (older kernels accept it too).',
+    ),
+    Rule(
         "tracepoint-field",
         "that field is not in the tracepoint",
         r"no member named '(?P<field>\w+)' in 'struct tracepoint__(?P<category>\w+?)__"

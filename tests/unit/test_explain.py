@@ -201,6 +201,23 @@ def test_ringbuf_rule_needs_a_ringbuf_in_the_source() -> None:
     assert explain(stderr, "BPF_PERF_OUTPUT(events);\n")[0].id == "helper-unknown"
 
 
+# Kernel drift the matrix found: lesson 07's solution before HEADER_FLAGS, compiled
+# by bcc against Debian's 7.2.13 headers (BCC_KERNEL_SOURCE), its real stderr.
+DRIFT = HERE / "data" / "explain_drift" / "07-perf-sampling.headers-7.2.stderr"
+COVERED.add("headers-ms-extensions")
+
+
+def test_headers_of_6_19_and_later_get_the_ms_extensions_fix() -> None:
+    hints = explain(DRIFT.read_text())
+    assert [h.id for h in hints][:1] == ["headers-ms-extensions"], [h.id for h in hints]
+    assert "-fms-extensions" in hints[0].fix and "not at fault" in hints[0].cause
+
+
+def test_an_ordinary_missing_member_is_not_blamed_on_the_headers() -> None:
+    stderr = "/virtual/main.c:9:12: error: no member named 'pidd' in 'struct task_struct'\n"
+    assert "headers-ms-extensions" not in [h.id for h in explain(stderr)]
+
+
 def test_rules_are_many_distinct_and_all_exercised() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) >= 20 and len(set(ids)) == len(ids)

@@ -43,6 +43,12 @@ int on_sample(struct bpf_perf_event_data *ctx) {
 }
 """
 
+
+# Kernel headers from 6.19 on (Debian's 7.2 among them) declare tagged
+# anonymous members (struct ns_common's `struct ns_tree;`), a Microsoft C
+# extension clang reads only with -fms-extensions; older headers don't care.
+HEADER_FLAGS = ["-fms-extensions", "-Wno-microsoft-anon-tag"]
+
 EXAMPLES = """examples:
     ./probe.py              # sample at 99 Hz for 5 seconds
     ./probe.py -f 49 -d 10  # sample at 49 Hz for 10 seconds
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cpus = get_online_cpus()
     try:
-        bpf = BPF(text=BPF_TEXT, cflags=[f"-DMAX_CPUS={max(cpus) + 1}"])
+        bpf = BPF(text=BPF_TEXT, cflags=[f"-DMAX_CPUS={max(cpus) + 1}", *HEADER_FLAGS])
         # cpu=-1 (the default) opens one perf event on each online CPU.
         bpf.attach_perf_event(
             ev_type=PerfType.SOFTWARE,
