@@ -30,10 +30,15 @@ class Context:
 
     def template_values(self) -> dict[str, Any]:
         """What the roots a check's params may use (runner.templates) stand for."""
+        host = self.recording.host
+        if self.lesson and self.lesson.kernel_functions and "kernel_functions" not in host:
+            # a recording from before the lesson named alternatives: its first names
+            chosen = {role: names[0] for role, names in self.lesson.kernel_functions.items()}
+            host = {**host, "kernel_functions": chosen}
         return {
             "workload": self.run.workload if self.run else None,
             "run": self.run,
-            "host": self.recording.host,
+            "host": host,
             "runs": self.recording.runs,
         }
 

@@ -93,6 +93,10 @@ class Lesson:
     difficulty: str | None = None  # beginner | intermediate | advanced
     concepts: list[str] = field(default_factory=list)  # what it teaches
     prerequisites: list[str] = field(default_factory=list)  # ids of earlier lessons
+    # kernel drift: a role (`open`) and the names its function has had, in the
+    # order to try (`[do_filp_open, do_file_open]`); the runner records the one
+    # the running kernel has as host.kernel_functions.<role> (runner/live/ksyms.py)
+    kernel_functions: dict[str, list[str]] = field(default_factory=dict)
 
     def run_spec(self, run_id: str) -> RunSpec | None:
         return next((s for s in self.runs if s.id == run_id), None)

@@ -199,6 +199,7 @@ def load_lesson(dir: Path, lesson_id: str, *, order: list[str] | None = None) ->
         difficulty=data.get("difficulty"),
         concepts=list(data.get("concepts", [])),
         prerequisites=list(data.get("prerequisites", [])),
+        kernel_functions={k: list(v) for k, v in data.get("kernel_functions", {}).items()},
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import checks
 from checks.api import PatternError
 from runner import templates
-from runner.live import bpfcalls, bpffs, evidence, workload_process
+from runner.live import bpfcalls, bpffs, evidence, ksyms, workload_process
 from runner.live.capture import DEFAULT_LINE_CAP, ready_pattern
 from runner.live.capture import Capture as _Capture
 from runner.live.leftovers import StepGuard
@@ -459,6 +459,10 @@ def run_lesson(
     recording = Recording(
         lesson=lesson.id, probe_path=str(probe), probe_source=source, host=dict(host)
     )
+    if lesson.kernel_functions:  # kernel drift: the names this kernel has, recorded
+        recording.host["kernel_functions"] = ksyms.choose(
+            lesson.kernel_functions, ksyms.text_symbols()
+        )
     for step in lesson.runs:
         if only is not None and step.id not in only:
             continue
@@ -469,7 +473,7 @@ def run_lesson(
             step,
             probe,
             python=python,
-            host=host,
+            host=recording.host,
             on_line=on_line,
             on_event=on_event,
             should_stop=should_stop,
