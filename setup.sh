@@ -5,6 +5,9 @@
 #   ./setup.sh         bcc, kernel headers, tracefs, the .venv with [dev]
 #   ./setup.sh --vm    also QEMU, a stock distro kernel and virtme-ng ([vm]),
 #                      to run kprobe lessons in a VM on kernels without kprobes
+#   ./setup.sh --kernels  --vm, plus the other kernels of kernels.yaml (6.12,
+#                      7.2, ...), downloaded and unpacked, not installed, into
+#                      /var/lib/ebpf-course/kernels (~220 MB each)
 #
 # Supported: Debian and Ubuntu (apt). Runs as root, or as a user with sudo
 # (only apt-get, ln and mount are run through sudo; the .venv stays yours).
@@ -13,15 +16,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$PWD
 WANT_VM=0
+WANT_KERNELS=0
 for arg in "$@"; do
     case $arg in
         --vm) WANT_VM=1 ;;
+        --kernels) WANT_VM=1 WANT_KERNELS=1 ;;
         -h | --help)
-            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
-            echo "setup.sh: unknown option '$arg'; use --vm or --help." >&2
+            echo "setup.sh: unknown option '$arg'; use --vm, --kernels or --help." >&2
             exit 2
             ;;
     esac
@@ -188,3 +193,20 @@ fi
 
 "$VENV/bin/python" -c 'import bcc' 2>/dev/null ||
     die "bcc is not importable from $VENV; check that python3-bpfcc is installed for /usr/bin/python3."
+
+# ---------------------------------------------------------------- the kernel matrix
+# The VM's other kernels (kernels.yaml): downloaded with a private apt
+# configuration and unpacked, never installed (sid's would pull a new libc).
+
+if [[ $WANT_KERNELS -eq 1 ]]; then
+    kernels_log=$(mktemp)
+    # Progress lines as they come (none when all are there); the last line of
+    # a failure is its reason.
+    if ! as_root "$VENV/bin/python" -m runner.live.kernels prepare all 2>"$kernels_log" |
+        while IFS= read -r line; do say "$line"; done; then
+        why=$(tail -n 1 "$kernels_log")
+        rm -f "$kernels_log"
+        die "the VM's kernels could not be prepared: ${why#kernels: }"
+    fi
+    rm -f "$kernels_log"
+fi

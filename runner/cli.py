@@ -158,24 +158,24 @@ def _refusal_text(refusal: Unsupported) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    doctor = _session(args, course=_no_course()).doctor()
+    doctor = _session(args, course=_no_course(args)).doctor()
     if args.json:
-        print(
-            json.dumps(
-                {**doctor.facts, "tracefs_advice": doctor.tracefs_advice}, indent=2, default=str
-            )
-        )
+        facts = {**doctor.facts, "tracefs_advice": doctor.tracefs_advice}
+        print(json.dumps({**facts, "tested_on": doctor.tested_on_data}, indent=2, default=str))
     else:
         print(doctor.text)
+        if doctor.tested_on:
+            print("\n" + "\n".join(doctor.tested_on))
         if doctor.tracefs_advice:
             print(f"\nTo do: {doctor.tracefs_advice}")
     return EXIT_OK
 
 
-def _no_course() -> Course:
+def _no_course(args: argparse.Namespace | None = None) -> Course:
     """`course doctor` needs no lessons: an empty course, so a broken course
-    folder does not hide what the machine can do."""
-    return Course("", "", Path("."), [])
+    folder does not hide what the machine can do (its folder is kept: the
+    doctor reads its tested-on.yaml)."""
+    return Course("", "", Path(getattr(args, "course", None) or "."), [])
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -189,13 +189,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     print(session.course.title)
+    width = max((len(row.meta_shown) for row in rows), default=0)
     for row in rows:
         note = (
             f"  ({row.unsupported_reason}; run it with --vm)"
             if row.status == "unsupported" and row.unsupported_reason
             else ""
         )
-        print(f"  {row.id:<20} {row.shown_status:<12} {row.title}{note}")
+        meta = f"{row.meta_shown:<{width}} " if width else ""
+        tested = f"  [{row.tested_on}]" if row.tested_on else ""
+        print(f"  {row.id:<20} {row.shown_status:<12} {meta}{row.title}{tested}{note}")
+        if row.tested_warning:
+            print(f"  {'':<20} warning: {row.tested_warning}")
     return EXIT_OK
 
 
@@ -446,6 +451,10 @@ def cmd_reset(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     session = _session(args)
     lessons = [_lesson(session, key) for key in args.lesson] if args.lesson else None
+    if args.kernels:
+        return _validate_kernels(args, session, lessons)
+    if args.record:
+        raise UsageError("--record writes the kernel matrix's results: use it with --kernels.")
 
     def on_case(key: str) -> None:
         if not args.json:
@@ -453,7 +462,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     try:
         outcomes = session.validate(
-            lessons, vm=args.vm, on_case=on_case, on_progress=_print_vm_progress
+            lessons,
+            vm=args.vm,
+            on_case=on_case,
+            on_progress=_print_vm_progress,
+            kinds=_case_kinds(args),
         )
         gate = None
         if args.mutants:
@@ -478,6 +491,93 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     return _report_validation(args, outcomes, gate)
+
+
+def _case_kinds(args: argparse.Namespace) -> frozenset[str]:
+    from runner.validate import CASE_KINDS
+
+    chosen = frozenset(k.strip() for k in (args.cases or ",".join(CASE_KINDS)).split(","))
+    unknown = sorted(chosen - CASE_KINDS)
+    if unknown:
+        raise UsageError(f"--cases takes solution, starter and wrong, not {', '.join(unknown)}.")
+    return chosen
+
+
+def _validate_kernels(
+    args: argparse.Namespace, session: Session, lessons: list[Lesson] | None
+) -> int:
+    """`--kernels`: the author gate on each kernel, as a learner (runner.session.matrix)."""
+    from runner.live.kernels import KernelError, resolve_kernels
+    from runner.session.matrix import as_tested_on, validate_kernels
+    from runner.validate import CASE_KINDS
+
+    if args.mutants:
+        raise UsageError(
+            "--mutants runs as root in the default VM: run it without --kernels "
+            "(`course validate --vm auto --mutants`)."
+        )
+    kinds = _case_kinds(args)
+    if args.record and kinds != CASE_KINDS:
+        raise UsageError(
+            "--record says a lesson passed on a kernel only when all its cases behaved: "
+            "drop --cases."
+        )
+    try:
+        names = [kernel.name for kernel in resolve_kernels(args.kernels)]
+    except KernelError as exc:
+        raise UsageError(str(exc)) from None
+
+    def progress(kernel: str, message: str) -> None:  # stderr: --json owns stdout
+        _StepProgress.clear_current()
+        print(f"[{kernel}] {message}", file=sys.stderr, flush=True)
+
+    runs = validate_kernels(session, names, lessons, kinds=kinds, on_progress=progress)
+    failed = not all(run.ok for run in runs)
+    if args.junit:
+        suites = {
+            f"{run.name}:{lid}": [(o.case, o.status, o.message) for o in items]
+            for run in runs
+            for lid, items in run.outcomes.items()
+        }
+        for run in runs:
+            if run.error is not None:
+                suites[f"{run.name}:boot"] = [("boot", "error", run.error)]
+        Path(args.junit).write_text(render.junit_xml(suites))
+    if args.record:
+        chosen = lessons if lessons is not None else list(session.course.lessons)
+        bcc = str(session.host().get("bcc_version") or "unknown")
+        from runner.course.tested_on import TestedOnError, load_tested_on, write_tested_on
+
+        try:
+            earlier = load_tested_on(session.course.dir)
+            record = as_tested_on(runs, [lesson.id for lesson in chosen], bcc, earlier=earlier)
+            where = write_tested_on(session.course.dir, record)
+        except TestedOnError as exc:
+            raise UsageError(str(exc)) from None
+        if not args.json:
+            print(f"Wrote {where}.", file=sys.stderr)
+    if args.json:
+        payload = {
+            "status": "fail" if failed else "pass",
+            "kernels": {run.name: run.to_json() for run in runs},
+        }
+        print(json.dumps(payload, indent=2))
+        return EXIT_FAILED if failed else EXIT_OK
+    for run in runs:
+        print(f"== kernel {run.name} ({run.release or 'not booted'}), {run.seconds:.0f} s")
+        if run.error is not None:
+            print(f"{render.SYMBOL.get('error', '?')} ERROR       {run.error}")
+        for lid, items in run.outcomes.items():
+            for o in items:
+                print(
+                    f"{render.SYMBOL.get(o.status, '?')} {o.status.upper():<11} "
+                    f"{lid} {o.case}: {o.message}"
+                )
+    for run in runs:
+        good, bad, skipped = run.counts()
+        state = f"could not run: {run.error}" if run.error else f"{bad} failed"
+        print(f"{run.name}: {good} passed, {state}, {skipped} unsupported ({run.seconds:.0f} s)")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _report_validation(
@@ -764,6 +864,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --mutants, run at most N mutants of each lesson that runs in the VM, one "
         "operator after another (all of them take tens of minutes under emulation)",
+    )
+    p.add_argument(
+        "--kernels",
+        metavar="NAMES",
+        help="validate every lesson in a VM of each kernel of kernels.yaml (e.g. 6.1,6.12,7.2 "
+        "or all), one boot each, as an unprivileged learner with the README's sudo rule",
+    )
+    p.add_argument(
+        "--cases",
+        metavar="KINDS",
+        help="only these cases: solution, starter, wrong, comma-separated (default: all)",
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="with --kernels, write the results to the course's tested-on.yaml",
     )
     p = add("new", cmd_new, "author: scaffold a lesson that loads, lints and validates at once")
     p.add_argument("lesson_id", metavar="NN-slug", help="the new lesson's id, e.g. 09-ring-buffers")

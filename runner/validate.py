@@ -54,6 +54,14 @@ def cases(lesson: Lesson) -> list[Case]:
     return found
 
 
+CASE_KINDS = frozenset({"solution", "starter", "wrong"})
+
+
+def case_kind(case: Case) -> str:
+    """solution, starter or wrong: what `--cases` selects."""
+    return "wrong" if case.must_fail is not None else case.name
+
+
 def runs_for(lesson: Lesson, case: Case) -> list[str] | None:
     """Which steps a case needs: all (None) for the solution and the starter;
     for a wrong variant only the step its named check reads, and none ([])
@@ -118,11 +126,13 @@ def validate(
     in_vm: Callable[[Lesson], bool] = lambda _lesson: False,
     grade: Grade | None = None,
     on_case: Callable[[str], None] | None = None,
+    kinds: frozenset[str] = CASE_KINDS,
 ) -> dict[str, list[CaseOutcome]]:
     """Run every case of every lesson and judge it: {lesson id: outcomes in
     case order}. Cases whose check reads only the source are not run; cases
     of lessons `in_vm` says go to `run_vm` in one batch at the end (one
-    boot); the others run here one by one, `on_case(key)` before each."""
+    boot); the others run here one by one, `on_case(key)` before each.
+    Only cases of `kinds` (case_kind) run."""
     if grade is None:
         from runner.grade import grade
     judged: dict[str, CaseOutcome] = {}
@@ -132,6 +142,8 @@ def validate(
         order[lesson.id] = []
         vm = in_vm(lesson) and run_vm is not None
         for case in cases(lesson):
+            if case_kind(case) not in kinds:
+                continue
             job = CaseJob(
                 f"{lesson.id}:{case.name}",
                 lesson,

@@ -131,16 +131,18 @@ def _reason(feature: str, error: BaseException, facts: dict[str, Any]) -> str:
     return f"{feature} did not load or attach: {text}"
 
 
-def probe_features() -> dict[str, dict[str, Any]]:
-    """Try every feature in this (privileged) process; never raises."""
+def probe_features(only: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Try every feature (or those of `only` that exist) in this
+    (privileged) process; never raises."""
+    names = [name for name in FEATURES if only is None or name in only]
     facts = static_facts()
     try:
         from bcc import BPF
     except Exception as error:
         reason = f"bcc cannot be imported ({first_line(error)}); run ./setup.sh"
-        return {name: {"ok": False, "reason": reason} for name in FEATURES}
+        return {name: {"ok": False, "reason": reason} for name in names}
     results = {}
-    for name in FEATURES:
+    for name in names:
         try:
             _TRIALS[name](BPF)
             results[name] = {"ok": True, "reason": ""}
@@ -151,8 +153,9 @@ def probe_features() -> dict[str, dict[str, Any]]:
     return results
 
 
-def main() -> int:
-    print(json.dumps(probe_features()))
+def main(argv: list[str] | None = None) -> int:
+    names = sys.argv[1:] if argv is None else argv
+    print(json.dumps(probe_features(names or None)))
     return 0
 
 

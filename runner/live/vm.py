@@ -42,6 +42,10 @@ DONE_FILE = "done.json"
 BOOT_BUDGET = 180.0  # seconds for boot + guest start-up under software emulation
 JOB_BUDGET = 240.0  # seconds per job (compiles take ~12 s each under emulation)
 MEMORY = "2G"
+# Lessons' ready timeouts are written for the host; in the guest a compile
+# reads bcc's headers over 9p (tens of seconds under emulation, up to 90 s
+# on 7.2), so each step gets at least this long to get ready.
+READY_FLOOR = {True: 60.0, False: 150.0}  # seconds, by "KVM is used"
 
 OnProgress = Callable[[str], None]  # one boot or job step, as it happens
 VM_SETUP = "run `./setup.sh --vm` in the course's folder"  # virtme-ng, QEMU, a stock kernel
@@ -115,37 +119,66 @@ def kvm_usable() -> tuple[bool, str]:
     return bool(found["ok"]), str(found["reason"])
 
 
-def vm_available() -> tuple[bool, str]:
-    """Can this machine boot the lesson VM? (ok, one sentence: what or why not)."""
+def boot_kernel(name: str | None) -> tuple[Path, list[str], str]:
+    """The kernel image to boot, the extra vng arguments it needs and its
+    release: the
+    stock kernel in /boot by default, else a kernel of kernels.yaml by name.
+    VmError when it is not set up."""
+    if name is None:
+        kernel = find_vm_kernel()
+        if kernel is None:
+            raise VmError(
+                "no distro kernel with matching headers was found in /boot: "
+                f"{VM_SETUP} (it installs linux-image-amd64 and linux-headers-amd64)."
+            )
+        return kernel, [], kernel.name.removeprefix("vmlinuz-")
+    from runner.live.kernels import KernelError, boot_files, resolve_kernels
+
+    try:
+        files = boot_files(resolve_kernels(name)[0])
+    except KernelError as exc:
+        raise VmError(str(exc)) from None
+    return files.vmlinuz, list(files.vng_args), files.release
+
+
+def vm_available(kernel_name: str | None = None) -> tuple[bool, str]:
+    """Can this machine boot the lesson VM (with that kernel of kernels.yaml)?
+    (ok, one sentence: what or why not)."""
     vng = _find_vng()
     if vng is None:
         # The course is not on PyPI: setup.sh installs its [vm] extra into the .venv.
         return False, f"virtme-ng (vng) is not installed: {VM_SETUP}."
     if shutil.which("qemu-system-x86_64") is None:
         return False, f"QEMU is missing: {VM_SETUP} (it installs qemu-system-x86)."
-    kernel = find_vm_kernel()
-    if kernel is None:
-        return False, (
-            "no distro kernel with matching headers was found in /boot: "
-            f"{VM_SETUP} (it installs linux-image-amd64 and linux-headers-amd64)."
-        )
+    try:
+        kernel, _, release = boot_kernel(kernel_name)
+    except VmError as exc:
+        return False, str(exc)
     if not os.access(kernel, os.R_OK):
         return False, f"{kernel} is readable only by root: run the course as root or with sudo."
     kvm, why = kvm_usable()
     how = "KVM" if kvm else f"software emulation, because {why}"
-    return True, f"VM kernel {kernel.name.removeprefix('vmlinuz-')} ({how})."
+    return True, f"VM kernel {release} ({how})."
 
 
 # ---------------------------------------------------------------- the host side
 
 
 def vng_command(
-    vng: str, kernel: Path, outdir: Path, guest_argv: list[str], *, kvm: bool, cwd: Path
+    vng: str,
+    kernel: Path,
+    outdir: Path,
+    guest_argv: list[str],
+    *,
+    kvm: bool,
+    cwd: Path,
+    extra: list[str] | None = None,
 ) -> list[str]:
     """The argv that boots `kernel` and runs `guest_argv` as root inside it."""
     argv = [vng, "--run", str(kernel), "--user", "root", "--memory", MEMORY]
     if not kvm:
         argv.append("--disable-kvm")
+    argv += list(extra or [])
     argv += ["--cwd", str(cwd), "--rwdir", str(outdir)]
     argv += ["--exec", shlex.join(guest_argv)]
     return argv
@@ -212,8 +245,13 @@ def run_in_vm(
     python: str,
     on_progress: OnProgress | None = None,
     timeout: float | None = None,
+    kernel: str | None = None,
+    learner: bool = False,
 ) -> dict[str, Recording]:
     """Boot the VM once, run every job inside it, return {job.key: Recording}.
+    `kernel` names a kernel of kernels.yaml (default: the stock one in
+    /boot); with `learner` the jobs run as an unprivileged user who has
+    only the README's sudoers rule, as a learner runs them.
 
     Raises VmError (one sentence) when the VM is unavailable, fails to boot,
     times out (default: a boot budget plus a budget per job) or loses a job.
@@ -223,11 +261,12 @@ def run_in_vm(
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys) or any(not re.fullmatch(r"[\w.-]+", k) for k in keys):
         raise VmError("VM job keys must be unique names of letters, digits, '.', '_' or '-'.")
-    ok, reason = vm_available()
+    ok, reason = vm_available(kernel)
     if not ok:
         raise VmError(f"The VM cannot run here: {reason}")
-    vng, kernel = _find_vng(), find_vm_kernel()
-    assert vng is not None and kernel is not None  # vm_available said so
+    vng = _find_vng()
+    assert vng is not None  # vm_available said so
+    image, extra, release = boot_kernel(kernel)
     kvm, _ = kvm_usable()
     notify = on_progress or (lambda _msg: None)
     limit = timeout if timeout is not None else BOOT_BUDGET + JOB_BUDGET * len(jobs)
@@ -241,6 +280,8 @@ def run_in_vm(
                 {
                     "course_dir": str(course_dir),
                     "python": python,
+                    "learner": learner,
+                    "ready_floor": READY_FLOOR[kvm],
                     "jobs": [
                         {
                             "key": j.key,
@@ -255,12 +296,13 @@ def run_in_vm(
             )
         )
         guest = [python, "-m", "runner.live.vm", "guest", str(outdir / JOBS_FILE), str(outdir)]
-        argv = vng_command(vng, kernel, outdir, guest, kvm=kvm, cwd=CODE_ROOT)
+        argv = vng_command(vng, image, outdir, guest, kvm=kvm, cwd=CODE_ROOT, extra=extra)
         env = dict(os.environ)
         # vng runs its helpers (virtme-run) by name: they live beside it.
         env["PATH"] = f"{Path(vng).parent}{os.pathsep}{env.get('PATH', '')}"
         mode = "KVM" if kvm else "software emulation, about 30 s to boot"
-        notify(f"booting {kernel.name.removeprefix('vmlinuz-')} ({mode}) for {len(jobs)} job(s)")
+        who = " as a learner with sudo" if learner else ""
+        notify(f"booting {release} ({mode}) for {len(jobs)} job(s){who}")
         started = time.monotonic()
         try:
             proc = subprocess.Popen(
@@ -330,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         from runner.live.vm_guest import guest_main
 
         return guest_main(Path(args[1]), Path(args[2]))
+    if len(args) == 3 and args[0] == "guest-learner":
+        from runner.live.vm_guest import learner_main
+
+        return learner_main(Path(args[1]), Path(args[2]))
     ok, reason = vm_available()
     print(reason if ok else f"VM unavailable: {reason}")
     return 0 if ok else 2

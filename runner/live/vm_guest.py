@@ -9,6 +9,7 @@ recognises; `done.json` last says the guest got through its list.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.live.vm import DONE_FILE, PROGRESS_PREFIX
+from runner.model import Lesson
 
 
 def say(message: str) -> None:
@@ -56,10 +58,94 @@ def warm_up(python: str) -> None:
     say(f"interpreter warmed up in {time.monotonic() - started:.0f} s")
 
 
+# The learner of `--kernels` runs: an unprivileged user whose only way to
+# root is the README's narrow sudoers rule. virtme-ng gives the guest a
+# throw-away overlay over /etc, so adding them changes nothing on the host.
+LEARNER = "ebpfc-learner"
+LEARNER_HOME = Path("/tmp/ebpfc-learner")
+
+
+def add_learner(python: str) -> int:
+    """Create the learner (passwd, group, shadow, home) and their one sudo
+    rule; returns their uid."""
+    import pwd
+
+    from runner.live.privilege import sudoers_rule
+
+    taken = {entry.pw_uid for entry in pwd.getpwall()}
+    uid = next(n for n in range(1500, 60000) if n not in taken)
+    with open("/etc/passwd", "a") as f:
+        f.write(f"{LEARNER}:x:{uid}:{uid}:course learner:{LEARNER_HOME}:/bin/sh\n")
+    with open("/etc/group", "a") as f:
+        f.write(f"{LEARNER}:x:{uid}:\n")
+    with open("/etc/shadow", "a") as f:  # "*": no password; sudo's account check passes
+        f.write(f"{LEARNER}:*:20000:0:99999:7:::\n")
+    LEARNER_HOME.mkdir(parents=True, exist_ok=True)
+    os.chown(LEARNER_HOME, uid, uid)
+    rule = Path("/etc/sudoers.d/ebpf-course")
+    rule.write_text(sudoers_rule(LEARNER, python))
+    rule.chmod(0o440)
+    return uid
+
+
+def trials_needed(lessons: list[Lesson]) -> list[str]:
+    """The features whose trial the jobs' lessons judge a report against
+    (lesson 00's environment facts): only those are tried in the guest,
+    each a compile of tens of seconds under emulation."""
+    from runner.live.host_facts import FEATURES
+
+    wanted = set()
+    for lesson in lessons:
+        for check in lesson.checks:
+            if check.kind == "environment.fact":
+                fact = str(check.params.get("fact"))
+                wanted.add("bpf" if fact == "ready" else fact)
+    return [name for name in FEATURES if name in wanted]
+
+
+def guest_facts(lessons: list[Lesson], cache_dir: Path) -> dict[str, Any]:
+    """This guest's host facts, with just the feature trials the lessons need
+    (no trial marks a step unsupported: the lesson's own run is the trial)."""
+    from runner.live import host
+
+    os.environ.setdefault("EBPF_COURSE_FEATURE_TIMEOUT", "900")
+    needed = trials_needed(lessons)
+    facts = host.detect(try_attach=bool(needed), cache_dir=cache_dir, only=needed or None)
+    if not needed:
+        facts["features"] = {}
+    else:
+        say(f"feature trials for {', '.join(needed)}: {_trial_words(facts)}")
+    return facts
+
+
+def _trial_words(facts: dict[str, Any]) -> str:
+    features = facts.get("features") or {}
+    return ", ".join(
+        f"{name} {'ok' if value.get('ok') else 'no'}" for name, value in features.items()
+    )
+
+
+def slowed(lesson: Lesson, ready_floor: float) -> Lesson:
+    """The lesson with each step given at least `ready_floor` seconds to get
+    ready, and its wall-clock limit as much longer: what a step may take
+    after its ready line (the checks' windows) is unchanged."""
+    runs = []
+    for run in lesson.runs:
+        extra = max(0.0, ready_floor - run.ready_timeout)
+        runs.append(
+            dataclasses.replace(
+                run, ready_timeout=run.ready_timeout + extra, timeout=run.timeout + extra
+            )
+        )
+    return dataclasses.replace(lesson, runs=runs)
+
+
 def guest_main(jobs_file: Path, outdir: Path) -> int:
     release = platform.release()
     say(f"guest up: kernel {release}")
     spec: dict[str, Any] = json.loads(jobs_file.read_text())
+    if spec.get("learner"):
+        return _as_learner(spec, jobs_file, outdir)
 
     # Everything is many times slower under emulation: give workloads longer
     # to start (read when runner.workloads is first imported, just below).
@@ -71,13 +157,10 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     problem = host.ensure_tracefs()
     if problem:
         say(f"warning: {problem}")
-    # No feature trials here: under software emulation each trial compiles a
-    # program (~10-50 s), and the lesson's own run is the real trial. Features
-    # left unknown do not mark a step unsupported.
-    facts = host.detect(try_attach=False, cache_dir=outdir / "host-cache")
-    facts["features"] = {}
-    say(f"host facts: bcc {facts.get('bcc_version')}, headers {facts.get('headers')}")
     course_dir = Path(spec["course_dir"])
+    ids = sorted({job["lesson_id"] for job in spec["jobs"]})
+    facts = guest_facts([load_lesson(course_dir, lid) for lid in ids], outdir / "host-cache")
+    say(f"host facts: bcc {facts.get('bcc_version')}, headers {facts.get('headers')}")
     warm_up(spec["python"])
 
     jobs = spec["jobs"]
@@ -87,6 +170,7 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
         t0 = time.monotonic()
         try:
             lesson = load_lesson(course_dir, lesson_id)  # only what this job needs
+            lesson = slowed(lesson, float(spec.get("ready_floor", 0)))
             stop_after = None
             if job.get("stop_early"):  # a mutant is killed at its first failing step
                 from runner.grade import run_failed
@@ -99,6 +183,70 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
                 host=facts,
                 only=job.get("only"),
                 stop_after=stop_after,
+            )
+            recording.where = f"vm:{release}"
+            write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))
+            say(f"job {n}/{len(jobs)} {key}: done in {time.monotonic() - t0:.0f} s")
+        except Exception as error:  # one job's failure must not lose the others
+            traceback.print_exc(file=sys.stderr)
+            write_atomic(outdir / f"{key}.error", _one_sentence(error))
+            say(f"job {n}/{len(jobs)} {key}: failed: {_one_sentence(error)}")
+    write_atomic(outdir / DONE_FILE, json.dumps({"release": release, "jobs": len(jobs)}))
+    return 0
+
+
+def _as_learner(spec: dict[str, Any], jobs_file: Path, outdir: Path) -> int:
+    """As root: mount tracefs and add the learner; then run the jobs as them."""
+    from runner.live import host
+
+    problem = host.ensure_tracefs()
+    if problem:
+        say(f"warning: {problem}")
+    add_learner(spec["python"])
+    say(f"running the jobs as {LEARNER}, who has only the README's sudoers rule")
+    argv = [spec["python"], "-m", "runner.live.vm", "guest-learner", str(jobs_file), str(outdir)]
+    env = {**os.environ, "HOME": str(LEARNER_HOME), "USER": LEARNER, "LOGNAME": LEARNER}
+    return subprocess.run(["runuser", "-u", LEARNER, "--", *argv], env=env, check=False).returncode
+
+
+def learner_main(jobs_file: Path, outdir: Path) -> int:
+    """As the learner: each job through the application layer a learner's
+    `course check` uses (runner.session), which reaches root through sudo."""
+    release = platform.release()
+    spec: dict[str, Any] = json.loads(jobs_file.read_text())
+    os.environ.setdefault("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "120")
+    from runner.course.load import load_course
+    from runner.session import Session
+    from runner.workspace import Workspace
+
+    course = load_course(Path(spec["course_dir"]))
+    ids = {job["lesson_id"] for job in spec["jobs"]}
+    mine = [lesson for lesson in course.lessons if lesson.id in ids]
+
+    def detect(*, try_attach: bool, cache_dir: Path | None = None) -> dict[str, Any]:
+        return guest_facts(mine, cache_dir or LEARNER_HOME / "host-cache")
+
+    session = Session(
+        course,
+        Workspace(LEARNER_HOME / "workspace"),
+        python=spec["python"],
+        detect=detect,
+        on_warning=lambda text: say(f"warning: {text}"),
+    )
+    facts = session.host()
+    say(f"host facts: bcc {facts.get('bcc_version')}, sudo {facts.get('sudo')}, uid {os.getuid()}")
+    warm_up(spec["python"])
+    jobs = spec["jobs"]
+    for n, job in enumerate(jobs, 1):
+        key, lesson_id, probe = job["key"], job["lesson_id"], Path(job["probe"])
+        say(f"job {n}/{len(jobs)} {key}: running {lesson_id} with {probe.name}")
+        t0 = time.monotonic()
+        try:
+            recording = session.record(
+                slowed(session.lesson(lesson_id), float(spec.get("ready_floor", 0))),
+                probe,
+                only=job.get("only"),
+                stop_early=bool(job.get("stop_early")),
             )
             recording.where = f"vm:{release}"
             write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.live.host_facts import BTF_FILE, MOUNT_COMMAND
+
+if TYPE_CHECKING:
+    from runner.course.tested_on import TestedOn
 
 Row = tuple[str, "bool | None", str]
 
@@ -143,3 +146,26 @@ def vm_row(vm: dict[str, Any]) -> Row:
         f"ready: vng, QEMU, kernel {kernel}, {how}; boots in about {BOOT_SECONDS[kvm]} s, "
         f"then about {JOB_SECONDS[kvm]} s per lesson",
     )
+
+
+def tested_on_lines(
+    tested: TestedOn | None, lesson_ids: list[str], release: str, error: str | None = None
+) -> list[str]:
+    """`course doctor`'s lines about tested-on.yaml: a summary line, one line
+    per lesson, and each lesson's warning when this kernel lies outside the
+    kernels it passed on (runner.course.tested_on)."""
+    if tested is None:
+        return [f"tested on: {error}"] if error else []
+    from runner.course.tested_on import kernel_key
+
+    kernels = ", ".join(sorted(tested.kernels, key=kernel_key))
+    lines = [
+        f"tested on: kernels {kernels} ({tested.date}, bcc {tested.bcc}); this kernel is {release}"
+    ]
+    width = max((len(i) for i in lesson_ids), default=0)
+    for lesson_id in lesson_ids:
+        lines.append(f"  {lesson_id:<{width}}  {tested.summary(lesson_id)}")
+        warning = tested.outside_tested(lesson_id, release)
+        if warning:
+            lines.append(f"  {'':<{width}}  warning: {warning}")
+    return lines

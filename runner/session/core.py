@@ -35,6 +35,7 @@ from runner.session.integrity import FilesBefore
 from runner.session.results import CheckOutcome, Doctor, Hints, LessonRow, SolutionGate
 
 if TYPE_CHECKING:
+    from runner.course.tested_on import TestedOn
     from runner.mutation import MutationReport
     from runner.progress import Progress
     from runner.validate import CaseJob, CaseOutcome
@@ -79,6 +80,7 @@ class Session:
         self.on_warning = on_warning or (lambda _text: None)
         self._lock = threading.Lock()
         self._facts: dict[str, Any] | None = None
+        self._tested: tuple[TestedOn | None, str | None] | None = None
         self.cancel_event = threading.Event()
         self._cleaned = False
 
@@ -207,13 +209,7 @@ class Session:
             refusal = unsupported(lesson, facts) if vm == "off" and refuse_unsupported else None
             if refusal is not None:
                 raise refusal
-            self._prepare_here()
-            before = FilesBefore.take(self.workspace.progress_path, probe)
-            try:
-                recording = self._run_here(lesson, probe, facts, on_line, on_event)
-            finally:  # a root probe may have removed or scribbled over them
-                for sentence in before.repair():
-                    self.on_warning(sentence)
+            recording = self.record(lesson, probe, on_line=on_line, on_event=on_event)
             if (recording.host or {}).get("features"):
                 with self._lock:
                     self._facts = recording.host  # the facts the run used
@@ -222,6 +218,28 @@ class Session:
         if report is not None and save_progress:
             self.record_result(report)
         return outcome
+
+    def record(
+        self,
+        lesson: Lesson,
+        probe: Path,
+        *,
+        only: list[str] | None = None,
+        stop_early: bool = False,
+        on_line: OnLine | None = None,
+        on_event: OnEvent | None = None,
+    ) -> Recording:
+        """Run `probe` here, ungraded: the one way check, validate and the
+        VM guest's learner run a lesson on this machine. A root probe may
+        remove or scribble over the learner's files: they are put back."""
+        facts = self.host()
+        self._prepare_here()
+        before = FilesBefore.take(self.workspace.progress_path, probe)
+        try:
+            return self._run_here(lesson, probe, facts, on_line, on_event, only, stop_early)
+        finally:
+            for sentence in before.repair():
+                self.on_warning(sentence)
 
     def run(self, lesson: Lesson, probe: Path | None = None, **options: Any) -> CheckOutcome:
         """`course run`: the same as check, without scoring or progress."""
@@ -294,11 +312,13 @@ class Session:
         jobs: list[tuple[str, Lesson, Path, list[str] | None]],
         on_progress: OnProgress | None = None,
         stop_early: set[str] | None = None,
+        kernel: str | None = None,
+        learner: bool = False,
     ) -> dict[str, Recording]:
         """Boot the VM once for all jobs (key, lesson, probe, only-steps);
         returns {key: Recording}. Jobs whose key is in `stop_early` skip the
-        steps after their first failing one. SessionError when the VM cannot
-        be used."""
+        steps after their first failing one; `kernel` and `learner` as for
+        validate. SessionError when the VM cannot be used."""
         from runner.live import vm
 
         # The VM names result files after job keys, so they must be plain names.
@@ -308,18 +328,17 @@ class Session:
             vm.VmJob(f"job-{i}", job[1].id, job[2], job[3], stop_early=job[0] in early)
             for i, job in enumerate(jobs)
         ]
+        options: dict[str, Any] = {"python": self.python, "on_progress": on_progress}
+        if kernel is not None or learner:
+            options.update(kernel=kernel, learner=learner)
         if self._run_in_vm is not None:
-            found = self._run_in_vm(
-                self.course.dir, vm_jobs, python=self.python, on_progress=on_progress
-            )
+            found = self._run_in_vm(self.course.dir, vm_jobs, **options)
         else:
-            ok, reason = vm.vm_available()
+            ok, reason = vm.vm_available(kernel)
             if not ok:
                 raise SessionError(f"Cannot use the VM: {reason}")
             try:
-                found = vm.run_in_vm(
-                    self.course.dir, vm_jobs, python=self.python, on_progress=on_progress
-                )
+                found = vm.run_in_vm(self.course.dir, vm_jobs, **options)
             except vm.VmError as exc:
                 raise SessionError(str(exc)) from None
         return {safe[key]: recording for key, recording in found.items() if key in safe}
@@ -333,11 +352,16 @@ class Session:
         vm: VmMode = "off",
         on_case: Callable[[str], None] | None = None,
         on_progress: OnProgress | None = None,
+        kernel: str | None = None,
+        learner: bool = False,
+        kinds: frozenset[str] | None = None,
     ) -> dict[str, list[CaseOutcome]]:
         """The author gate (runner.validate) over `lessons` (default: all):
         cases this host can run run here one by one, the others (or all,
-        with vm "on") in one VM boot."""
-        from runner.validate import validate
+        with vm "on") in one VM boot: of `kernel` (a name in kernels.yaml;
+        default: the stock kernel setup.sh installs), run as root or, with
+        `learner`, as an unprivileged user with only the README's sudo rule."""
+        from runner.validate import CASE_KINDS, validate
 
         chosen = list(lessons) if lessons is not None else list(self.course.lessons)
         facts = self.host()
@@ -346,8 +370,8 @@ class Session:
 
         def here(jobs: list[CaseJob]) -> dict[str, Recording]:
             return {
-                job.key: self._run_here(
-                    job.lesson, job.case.probe, facts, only=job.steps, stop_early=job.stop_early
+                job.key: self.record(
+                    job.lesson, job.case.probe, only=job.steps, stop_early=job.stop_early
                 )
                 for job in jobs
             }
@@ -355,7 +379,9 @@ class Session:
         def in_vm(jobs: list[CaseJob]) -> dict[str, Recording]:
             work = [(job.key, job.lesson, job.case.probe, job.steps) for job in jobs]
             early = {job.key for job in jobs if job.stop_early}
-            return self.run_in_vm(work, on_progress, stop_early=early)
+            return self.run_in_vm(
+                work, on_progress, stop_early=early, kernel=kernel, learner=learner
+            )
 
         return validate(
             chosen,
@@ -364,6 +390,7 @@ class Session:
             in_vm=lambda lesson: use_vm(vm, lesson, facts),
             grade=self.grade,
             on_case=on_case,
+            kinds=kinds if kinds is not None else CASE_KINDS,
         )
 
     def mutation_gate(
@@ -404,10 +431,40 @@ class Session:
             return "unsupported"
         return saved
 
+    def tested_on(self) -> TestedOn | None:
+        """The course's tested-on.yaml (runner.course.tested_on), read once;
+        None when there is none, or when it is malformed (said once through
+        `on_warning`, in one sentence; `tested_on_error` keeps it)."""
+        if self._tested is None:
+            from runner.course.tested_on import TestedOnError, load_tested_on
+
+            try:
+                self._tested = (load_tested_on(self.course.dir), None)
+            except TestedOnError as exc:
+                self._tested = (None, str(exc))
+                self.on_warning(str(exc))
+        return self._tested[0]
+
+    @property
+    def tested_on_error(self) -> str | None:
+        self.tested_on()
+        assert self._tested is not None
+        return self._tested[1]
+
+    @staticmethod
+    def running_release(facts: dict[str, Any] | None) -> str:
+        """The kernel release the learner runs (the host facts', else uname)."""
+        import platform
+
+        return str((facts or {}).get("kernel_release") or platform.release())
+
     def lessons(self, facts: dict[str, Any] | None = None) -> list[LessonRow]:
-        """Every lesson with its status on this host and the learner's score."""
+        """Every lesson with its status on this host, the learner's score, its
+        metadata and the kernels it was tested on."""
         from runner.progress import lesson_hash
 
+        tested = self.tested_on()
+        release = self.running_release(facts)
         rows = []
         for lesson in self.course.lessons:
             state = self.progress.state(lesson.id)
@@ -424,6 +481,12 @@ class Session:
                     lesson.max_score,
                     outdated,
                     state.passed_where if state.status == "passed" else None,
+                    minutes=lesson.minutes,
+                    difficulty=lesson.difficulty,
+                    concepts=list(lesson.concepts),
+                    prerequisites=list(lesson.prerequisites),
+                    tested_on=tested.summary(lesson.id) if tested else None,
+                    tested_warning=tested.outside_tested(lesson.id, release) if tested else None,
                 )
             )
         return rows
@@ -469,7 +532,28 @@ class Session:
         from runner.present.doctor import vm_facts
 
         facts = {**self.host(), "vm": vm_facts()}  # the VM row: found, not booted
-        return Doctor(facts, advice)
+        return Doctor(facts, advice, *self._tested_on_report(facts))
+
+    def _tested_on_report(self, facts: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
+        """tested-on.yaml for `course doctor`: its lines, and the same for --json."""
+        from runner.present.doctor import tested_on_lines
+
+        tested = self.tested_on()
+        error = self.tested_on_error
+        if tested is None and error is None:
+            return [], None
+        release = self.running_release(facts)
+        ids = [lesson.id for lesson in self.course.lessons] or sorted(
+            tested.lessons if tested else []
+        )
+        lines = tested_on_lines(tested, ids, release, error)
+        data: dict[str, Any] = {"error": error}
+        if tested is not None:
+            data.update(tested.to_dict())
+            data["warnings"] = {
+                i: w for i in ids if (w := tested.outside_tested(i, release)) is not None
+            }
+        return lines, data
 
     @staticmethod
     def doctor_text(facts: dict[str, Any]) -> str:

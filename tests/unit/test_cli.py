@@ -614,7 +614,7 @@ def test_run_refuses_an_unsupported_lesson_too(capsys, workspace, fake_host) -> 
 def test_vm_auto_when_no_vm_can_boot(capsys, workspace, fake_host, monkeypatch) -> None:
     monkeypatch.setattr(
         "runner.live.vm.vm_available",
-        lambda: (False, "QEMU is missing: run `sudo apt-get install qemu-system-x86`."),
+        lambda *_: (False, "QEMU is missing: run `sudo apt-get install qemu-system-x86`."),
     )
     code, out, err = course(capsys, *base(workspace), "check", "02", "--vm", "auto")
     assert code == 2 and out == ""
@@ -647,7 +647,7 @@ class FakeVm:
 @pytest.fixture
 def fake_vm(monkeypatch: pytest.MonkeyPatch) -> FakeVm:
     fake = FakeVm()
-    monkeypatch.setattr("runner.live.vm.vm_available", lambda: (True, "VM kernel 6.1.0-test."))
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda *_: (True, "VM kernel 6.1.0-test."))
     monkeypatch.setattr("runner.live.vm.run_in_vm", fake)
     return fake
 
@@ -920,7 +920,7 @@ def test_check_vm_prints_each_progress_line_as_it_happens(
             seen.append(capsys.readouterr().err)  # printed before the VM is done
         return FakeVm()(course_dir, jobs, python=python, on_progress=lambda _m: None)
 
-    monkeypatch.setattr("runner.live.vm.vm_available", lambda: (True, "VM kernel 6.1.0-test."))
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda *_: (True, "VM kernel 6.1.0-test."))
     monkeypatch.setattr("runner.live.vm.run_in_vm", run_in_vm)
     code, _, _ = course(capsys, *base(workspace), "check", "02", "--vm")
     assert code == 1

@@ -334,7 +334,7 @@ def test_vm_auto_sends_only_what_this_kernel_cannot_run(make_session, runner) ->
 
 
 def test_without_a_vm_the_error_is_one_sentence(make_session, monkeypatch) -> None:
-    monkeypatch.setattr("runner.live.vm.vm_available", lambda: (False, "QEMU is missing."))
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda *_: (False, "QEMU is missing."))
     session = make_session()
     session._run_in_vm = None  # the real VM path, whose availability is patched
     with pytest.raises(SessionError, match="^Cannot use the VM: QEMU is missing.$"):
@@ -397,6 +397,12 @@ def test_lesson_rows_have_status_and_reason(make_session) -> None:
         "max_score",
         "outdated",
         "passed_where",
+        "minutes",
+        "difficulty",
+        "concepts",
+        "prerequisites",
+        "tested_on",
+        "tested_warning",
     }
     session.check(session.lesson("01"))
     assert {r.id: r for r in session.lessons(session.host())}["01-opens"].status == "passed"

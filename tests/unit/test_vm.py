@@ -123,7 +123,7 @@ def stand_in(tmp_path: Path, monkeypatch) -> Path:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(vm, "_find_vng", lambda: str(script))
     monkeypatch.setattr(vm, "find_vm_kernel", lambda: Path("/boot/vmlinuz-6.1.0-56-amd64"))
-    monkeypatch.setattr(vm, "vm_available", lambda: (True, "stand-in"))
+    monkeypatch.setattr(vm, "vm_available", lambda *_: (True, "stand-in"))
     monkeypatch.setattr(vm, "kvm_usable", lambda: (False, "no vmx/svm"))
     return script
 
@@ -173,7 +173,7 @@ def test_job_keys_must_be_unique_names(stand_in, tmp_path):
 
 
 def test_no_jobs_boots_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(vm, "vm_available", lambda: pytest.fail("must not look for a VM"))
+    monkeypatch.setattr(vm, "vm_available", lambda *_: pytest.fail("must not look for a VM"))
     assert vm.run_in_vm(tmp_path, [], python=sys.executable) == {}
 
 
@@ -182,3 +182,75 @@ def test_jobs_file_names_absolute_probe_paths(stand_in, monkeypatch, tmp_path):
     results = vm.run_in_vm(tmp_path, JOBS[:1], python=sys.executable)
     assert Path(results["a"].probe_path).is_absolute()
     assert json.loads(json.dumps(results["a"].to_dict()))["lesson"] == "01-hello-kprobe"
+
+
+# ---------------------------------------------------------------- a kernel of the matrix, a learner
+
+
+def test_a_named_kernel_boots_its_own_image_and_the_jobs_say_learner(
+    stand_in, monkeypatch, tmp_path
+):
+    from runner.live import kernels
+
+    image = tmp_path / "vmlinuz-7.2.13+deb14-amd64"
+    files = kernels.BootFiles("7.2", "7.2.13+deb14-amd64", image, ("--rodir", "/x=/y"))
+    monkeypatch.setattr(kernels, "boot_files", lambda kernel: files)
+    argvs: list[list[str]] = []
+    real = vm.vng_command
+    monkeypatch.setattr(vm, "vng_command", lambda *a, **k: argvs.append(real(*a, **k)) or argvs[-1])
+    monkeypatch.setenv("FAKE_VNG_MODE", "ok")
+    seen: list[str] = []
+    vm.run_in_vm(
+        tmp_path,
+        JOBS[:1],
+        python=sys.executable,
+        on_progress=seen.append,
+        kernel="7.2",
+        learner=True,
+    )
+    argv = argvs[0]
+    assert argv[argv.index("--run") + 1] == str(image)
+    assert argv[argv.index("--rodir") + 1] == "/x=/y"
+    assert seen[0] == (
+        "booting 7.2.13+deb14-amd64 (software emulation, about 30 s to boot) for 1 job(s) "
+        "as a learner with sudo"
+    )
+
+
+def test_an_unprepared_kernel_is_one_sentence(monkeypatch):
+    from runner.live import kernels
+
+    def unprepared(kernel):
+        raise kernels.KernelError("kernel 7.2 is not set up: run `./setup.sh --kernels`.")
+
+    monkeypatch.setattr(kernels, "boot_files", unprepared)
+    monkeypatch.setattr(vm, "_find_vng", lambda: "/x/vng")
+    monkeypatch.setattr(vm.shutil, "which", lambda name: f"/usr/bin/{name}")
+    ok, reason = vm.vm_available("7.2")
+    assert not ok and reason == "kernel 7.2 is not set up: run `./setup.sh --kernels`."
+
+
+def test_a_slow_guest_gives_each_step_time_to_compile_but_keeps_its_windows():
+    from runner.live.vm_guest import slowed
+    from runner.model import Lesson, RunSpec
+
+    here = Path("/x")
+    lesson = Lesson(
+        "06-x",
+        6,
+        "x",
+        "x",
+        here,
+        here / "README.md",
+        here / "probe.py",
+        None,
+        None,
+        runs=[
+            RunSpec(id="main", ready_timeout=30, timeout=40),
+            RunSpec(id="slow", ready_timeout=200, timeout=300),
+        ],
+    )
+    runs = {r.id: r for r in slowed(lesson, 150).runs}
+    assert (runs["main"].ready_timeout, runs["main"].timeout) == (150, 160)
+    assert (runs["slow"].ready_timeout, runs["slow"].timeout) == (200, 300)
+    assert lesson.runs[0].ready_timeout == 30  # the loaded lesson is not changed
