@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from typing import Any
@@ -110,12 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
     b["events"].open_perf_buffer(print_event)
     print(f"Attached kprobe to: {FUNCTION}", flush=True)
+    # Ctrl+C sets a flag: a KeyboardInterrupt raised inside print_event would
+    # only make ctypes print a traceback and carry on (lesson 04 explains).
+    stopping: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     deadline = time.monotonic() + args.duration if args.duration else None
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            b.perf_buffer_poll(timeout=100)
-    except KeyboardInterrupt:
-        pass
+    while not stopping and (deadline is None or time.monotonic() < deadline):
+        b.perf_buffer_poll(timeout=100)
     print("Detached. Exiting.", file=sys.stderr, flush=True)
     return 0
 
