@@ -113,6 +113,9 @@ class WrongVariant:
     path: Path
     must_fail: str  # a check id of the lesson
     why: str = ""
+    # a feature (of the host facts) whose absence alone shows the mistake: where
+    # the kernel has it, passing is no defect of the check (`# shows-without:`)
+    shows_without: str | None = None
 
 
 @dataclass

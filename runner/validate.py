@@ -16,6 +16,8 @@ class Case:
     name: str  # "solution", "starter", "wrong/no-cast.py"
     probe: Path
     must_fail: str | None = None  # a check id, for wrong variants
+    # a feature whose absence alone shows the mistake (`# shows-without: kprobes`)
+    shows_without: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,14 @@ def cases(lesson: Lesson) -> list[Case]:
         found.append(Case("solution", lesson.solution))
     found.append(Case("starter", lesson.starter))
     for variant in lesson.wrong:
-        found.append(Case(f"wrong/{variant.path.name}", variant.path, variant.must_fail))
+        found.append(
+            Case(
+                f"wrong/{variant.path.name}",
+                variant.path,
+                variant.must_fail,
+                variant.shows_without,
+            )
+        )
     return found
 
 
@@ -84,7 +93,12 @@ def source_only(lesson: Lesson, case: Case) -> Recording:
     return Recording(lesson=lesson.id, probe_path=str(case.probe), probe_source=source)
 
 
-def judge(lesson: Lesson, case: Case, report: Report) -> CaseOutcome:
+def _has_feature(host: dict | None, name: str) -> bool:
+    found = ((host or {}).get("features") or {}).get(name)
+    return bool(found and found.get("ok"))
+
+
+def judge(lesson: Lesson, case: Case, report: Report, host: dict | None = None) -> CaseOutcome:
     if report.status == "unsupported":
         reason = next((c.message for c in report.checks if c.status == "unsupported"), "")
         return CaseOutcome(case.name, "unsupported", reason)
@@ -109,6 +123,14 @@ def judge(lesson: Lesson, case: Case, report: Report) -> CaseOutcome:
     if target.status in ("fail", "error", "timeout"):
         return CaseOutcome(
             case.name, "pass", f"fails {case.must_fail!r} as it must ({target.status})"
+        )
+    if case.shows_without and _has_feature(host, case.shows_without):
+        # e.g. guessing kprobes from the version: right wherever kprobes exist
+        return CaseOutcome(
+            case.name,
+            "unsupported",
+            f"its mistake shows only where {case.shows_without} are unavailable, "
+            f"and this kernel has them (it passes {case.must_fail!r} here, as it may)",
         )
     return CaseOutcome(
         case.name,
@@ -160,13 +182,13 @@ def validate(
                 if on_case is not None:
                     on_case(job.key)
                 recording = run_here([job])[job.key]
-                judged[job.key] = judge(lesson, case, grade(lesson, recording))
+                judged[job.key] = judge(lesson, case, grade(lesson, recording), recording.host)
     if batch and run_vm is not None:
         recordings = run_vm(batch)
         for job in batch:
             recording = recordings.get(job.key)
             judged[job.key] = (
-                judge(job.lesson, job.case, grade(job.lesson, recording))
+                judge(job.lesson, job.case, grade(job.lesson, recording), recording.host)
                 if recording is not None
                 else CaseOutcome(
                     job.case.name, "error", "the VM returned no recording for this case"

@@ -59,6 +59,7 @@ REGEX_PARAMS = ("pattern", "total", "count", "sum", "plus", "ready", "row", "sec
 REGEX_LIST_PARAMS = ("ignore", "claims")
 MUST_FAIL = re.compile(r"^#\s*must-fail:\s*(.*?)\s*$")
 WHY = re.compile(r"^#\s*why:\s*(.*?)\s*$")
+SHOWS_WITHOUT = re.compile(r"^#\s*shows-without:\s*(.*?)\s*$")
 
 
 # ---------------------------------------------------------------- the course
@@ -440,6 +441,7 @@ def _wrong_variant(
     """Read the leading comment block: `# must-fail: <check-id>`, `# why: ...`."""
     must_fail: list[tuple[int, str]] = []
     why = ""
+    shows_without: tuple[int, str] | None = None
     for number, line in enumerate(
         path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
     ):
@@ -451,6 +453,8 @@ def _wrong_variant(
             must_fail.append((number, m.group(1)))
         elif m := WHY.match(line):
             why = m.group(1)
+        elif m := SHOWS_WITHOUT.match(line):
+            shows_without = (number, m.group(1))
     if not must_fail:
         msg = (
             "a wrong variant must start with a '# must-fail: <check-id>' comment "
@@ -465,4 +469,13 @@ def _wrong_variant(
         msg = f"'# must-fail: {check_id}' names no check of {lesson_id}"
         msg += did_you_mean(check_id, check_ids) or f" (checks: {', '.join(check_ids)})"
         return None, [LoadError(Where(file, line), msg)]
-    return WrongVariant(path=path, must_fail=check_id, why=why), []
+    from runner.live.host_facts import FEATURES  # the trials' names; reads nothing
+
+    if shows_without is not None and shows_without[1] not in FEATURES:
+        msg = (
+            f"'# shows-without: {shows_without[1]}' names no feature the course tries "
+            f"({', '.join(FEATURES)})"
+        )
+        return None, [LoadError(Where(file, shows_without[0]), msg)]
+    feature = shows_without[1] if shows_without else None
+    return WrongVariant(path=path, must_fail=check_id, why=why, shows_without=feature), []

@@ -436,6 +436,15 @@ def test_wrong_variant_naming_two_checks(course: Path) -> None:
     )
 
 
+def test_shows_without_names_a_feature_the_course_tries(course: Path) -> None:
+    (course / WRONG / "guess.py").write_text(
+        "# must-fail: hello-line\n# shows-without: kprobe\nprint()\n"
+    )
+    problem = only_problem(course)
+    assert problem.startswith(f"{WRONG}/guess.py:2: '# shows-without: kprobe' names no feature")
+    assert "kprobes" in problem
+
+
 def test_header_must_lead_the_file(course: Path) -> None:
     (course / WRONG / "late.py").write_text("print()\n# must-fail: hello-line\n")
     assert "late.py:1: a wrong variant must start with" in only_problem(course)

@@ -88,3 +88,16 @@ def test_steps_for_runs_everything_for_solution_and_starter_but_only_what_a_vari
     assert runs_for(lesson, Case("starter", Path("p.py"))) is None
     assert runs_for(lesson, Case("wrong/a.py", Path("a.py"), "banner")) == ["main"]
     assert runs_for(lesson, Case("wrong/b.py", Path("b.py"), "loops")) == []
+
+
+def test_a_mistake_that_shows_only_without_a_feature_is_unsupported_where_it_exists():
+    # lesson 00's version guess is right wherever kprobes exist (6.12 in the matrix)
+    case = Case("wrong/guess.py", Path("guess.py"), "banner", shows_without="kprobes")
+    has = {"features": {"kprobes": {"ok": True}}}
+    lacks = {"features": {"kprobes": {"ok": False, "reason": "no kprobes"}}}
+    where_it_has = judge(LESSON, case, report(banner="pass"), has)
+    assert where_it_has.status == "unsupported" and "kprobes" in where_it_has.message
+    # without kprobes the mistake shows: passing is the check's defect again
+    assert judge(LESSON, case, report(banner="pass"), lacks).status == "fail"
+    assert judge(LESSON, case, report(banner="pass")).status == "fail"  # no facts: no excuse
+    assert judge(LESSON, case, report(banner="fail"), has).status == "pass"

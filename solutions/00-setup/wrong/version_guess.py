@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # must-fail: kprobes-truth
 # why: decides kprobes from the kernel version (>= 4.1) instead of trying an attach
+# shows-without: kprobes
 """Report what this machine offers for eBPF tracing, by trying things.
 
 Each line is decided by a real test: a file that exists, a capability bit
