@@ -81,11 +81,21 @@ def _interpreter(python: str) -> str:
     return found
 
 
+def _int_grace() -> float:
+    """INT_GRACE, or longer where everything is slower (the VM under software
+    emulation sets EBPF_COURSE_STOP_GRACE): a probe draining a full buffer
+    there needs tens of seconds to print its summary."""
+    try:
+        return max(INT_GRACE, float(os.environ.get("EBPF_COURSE_STOP_GRACE", INT_GRACE)))
+    except ValueError:
+        return INT_GRACE
+
+
 def _stop_group(proc: subprocess.Popen[bytes]) -> list[str]:
     """SIGINT (so the probe prints its summary), then TERM, then KILL, to the
     group; returns the signals it had to send ("INT", "TERM", "KILL")."""
     sent: list[str] = []
-    for sig, grace in ((signal.SIGINT, INT_GRACE), (signal.SIGTERM, TERM_GRACE)):
+    for sig, grace in ((signal.SIGINT, _int_grace()), (signal.SIGTERM, TERM_GRACE)):
         if proc.poll() is not None:
             return sent
         signal_group(proc.pid, sig)

@@ -46,6 +46,9 @@ MEMORY = "2G"
 # reads bcc's headers over 9p (tens of seconds under emulation, up to 90 s
 # on 7.2), so each step gets at least this long to get ready.
 READY_FLOOR = {True: 60.0, False: 150.0}  # seconds, by "KVM is used"
+# After SIGINT a probe may still be draining its buffer (lesson 08's flood:
+# thousands of lines), many times slower under emulation than on the host.
+STOP_GRACE = {True: 3.0, False: 30.0}  # seconds, by "KVM is used"
 
 OnProgress = Callable[[str], None]  # one boot or job step, as it happens
 VM_SETUP = "run `./setup.sh --vm` in the course's folder"  # virtme-ng, QEMU, a stock kernel
@@ -282,6 +285,7 @@ def run_in_vm(
                     "python": python,
                     "learner": learner,
                     "ready_floor": READY_FLOOR[kvm],
+                    "stop_grace": STOP_GRACE[kvm],
                     "jobs": [
                         {
                             "key": j.key,

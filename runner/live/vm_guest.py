@@ -150,6 +150,7 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     # Everything is many times slower under emulation: give workloads longer
     # to start (read when runner.workloads is first imported, just below).
     os.environ.setdefault("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "120")
+    os.environ.setdefault("EBPF_COURSE_STOP_GRACE", str(spec.get("stop_grace", 0)))
     from runner.course.load import load_lesson
     from runner.live import host
     from runner.live.execute import run_lesson
@@ -215,6 +216,7 @@ def learner_main(jobs_file: Path, outdir: Path) -> int:
     release = platform.release()
     spec: dict[str, Any] = json.loads(jobs_file.read_text())
     os.environ.setdefault("EBPF_COURSE_WORKLOAD_START_TIMEOUT", "120")
+    os.environ.setdefault("EBPF_COURSE_STOP_GRACE", str(spec.get("stop_grace", 0)))
     from runner.course.load import load_course
     from runner.session import Session
     from runner.workspace import Workspace

@@ -254,3 +254,18 @@ def test_a_slow_guest_gives_each_step_time_to_compile_but_keeps_its_windows():
     assert (runs["main"].ready_timeout, runs["main"].timeout) == (150, 160)
     assert (runs["slow"].ready_timeout, runs["slow"].timeout) == (200, 300)
     assert lesson.runs[0].ready_timeout == 30  # the loaded lesson is not changed
+
+
+def test_under_emulation_a_stopped_probe_gets_longer_to_print_its_summary(monkeypatch) -> None:
+    # lesson 08's flood in the VM: thousands of lines still to print after SIGINT
+    from runner.live import execute
+
+    assert vm.STOP_GRACE[False] > vm.STOP_GRACE[True] == execute.INT_GRACE
+    monkeypatch.delenv("EBPF_COURSE_STOP_GRACE", raising=False)
+    assert execute._int_grace() == execute.INT_GRACE
+    monkeypatch.setenv("EBPF_COURSE_STOP_GRACE", "30")
+    assert execute._int_grace() == 30.0
+    monkeypatch.setenv("EBPF_COURSE_STOP_GRACE", "0")  # never shorter than on the host
+    assert execute._int_grace() == execute.INT_GRACE
+    monkeypatch.setenv("EBPF_COURSE_STOP_GRACE", "soon")
+    assert execute._int_grace() == execute.INT_GRACE
