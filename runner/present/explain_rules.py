@@ -124,7 +124,8 @@ RULES: tuple[Rule, ...] = (
         r"to kprobe b?'?(?P<func>[\w.]+)'?, it's not traceable"
         r"|cannot attach kprobe, probe entry may not exist",
         "No traceable kernel function has that name: functions get renamed between kernel "
-        "versions (do_sys_open became do_sys_openat2 in 5.6), get inlined, or are marked "
+        "versions (do_sys_open became do_sys_openat2 in 5.6, do_filp_open became do_file_open "
+        "in 7.0), get inlined, or are marked "
         "notrace.",
         f"Check the name with `grep -w NAME /proc/kallsyms` or in {TRACING}/"
         "available_filter_functions, or use a tracepoint, which is a stable interface.",
