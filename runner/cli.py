@@ -190,6 +190,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(session.course.title)
     width = max((len(row.meta_shown) for row in rows), default=0)
+    # the same warning for every lesson (this kernel is newer than all of the
+    # matrix's) is said once, after the list, not nine times
+    warned = [row for row in rows if row.tested_warning]
+    shared = len(warned) > 1 and all(
+        (row.tested_warning or "").replace(row.id, "")
+        == warned[0].tested_warning.replace(warned[0].id, "")
+        for row in warned
+    )
     for row in rows:
         note = (
             f"  ({row.unsupported_reason}; run it with --vm)"
@@ -199,8 +207,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         meta = f"{row.meta_shown:<{width}} " if width else ""
         tested = f"  [{row.tested_on}]" if row.tested_on else ""
         print(f"  {row.id:<20} {row.shown_status:<12} {meta}{row.title}{tested}{note}")
-        if row.tested_warning:
+        if row.tested_warning and not shared:
             print(f"  {'':<20} warning: {row.tested_warning}")
+    if shared:
+        first = warned[0]
+        every = (first.tested_warning or "").replace(first.id, "each of these lessons")
+        print(f"warning: {every}")
     return EXIT_OK
 
 

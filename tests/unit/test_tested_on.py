@@ -240,6 +240,25 @@ def test_course_list_shows_metadata_and_tested_kernels(
     assert rows["00-setup"]["tested_warning"].startswith("This kernel, 5.10, is older than 6.1")
 
 
+def test_the_same_warning_for_every_lesson_is_said_once(
+    capsys, course_copy: Path, tmp_path: Path, old_kernel
+) -> None:
+    lessons = "".join(
+        f'  {lesson.id}:\n    "6.12": {{status: passed}}\n' for lesson in load_course(REPO).lessons
+    )
+    (course_copy / FILE_NAME).write_text(
+        'date: "2026-12-02"\nbcc: "0.26.0"\nkernels:\n  "6.12": "6.12.95+deb12-amd64"\n'
+        f"lessons:\n{lessons}"
+    )
+    base = ["--course", course_copy, "--workspace", tmp_path / "ws"]
+    code, out, _ = run_cli(capsys, *base, "list")
+    assert code == 0 and out.count("warning:") == 1
+    assert out.splitlines()[-1] == (
+        "warning: This kernel, 5.10, is older than 6.12, the kernel each of these lessons "
+        "was tested on; it may behave differently here."
+    )
+
+
 def test_course_doctor_has_a_line_per_lesson_and_the_warnings(
     capsys, course_copy: Path, tmp_path: Path, old_kernel
 ) -> None:
