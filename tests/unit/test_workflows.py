@@ -121,4 +121,10 @@ def test_course_ci_lints_validates_mutates_runs_a_kernel_matrix_and_the_ci_scrip
     assert "./.ci/run" in lines  # the script this repository's CI runs (./test.sh)
     matrix = [j for j in data["jobs"].values() if "matrix" in j.get("strategy", {})]
     assert matrix and matrix[0]["strategy"]["matrix"]["include"]
+    # one job per kernel of kernels.yaml, each through `course validate --kernels`
+    from runner.live.kernels import load_kernels
+
+    kernels = [k["kernel"] for k in matrix[0]["strategy"]["matrix"]["include"]]
+    assert kernels == [k.name for k in load_kernels()]
+    assert "--kernels" in " ".join(run_lines({"jobs": {"k": matrix[0]}}))
     assert (REPO / ".ci" / "run").is_file()
