@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe_json:
         from runner.live.feature_probe import main as probe_main
 
-        return probe_main()
+        return probe_main([])  # every feature: not this parser's own arguments
     facts = detect()
     print(json.dumps(facts, indent=2) if args.json else format_doctor(facts))
     return 0
