@@ -462,3 +462,16 @@ def test_a_mutant_stopped_early_in_the_vm_is_killed_by_the_step_that_ran(
     )  # fmt: skip
     (lm,) = report.lessons
     assert lm.results and all(r.killed_by == ["total"] for r in lm.results), lm.results
+
+
+def test_every_shipped_declaration_of_an_equivalent_mutant_still_matches() -> None:
+    # an edit above a declared line (lesson 02's `import signal`) silently broke
+    # two declarations, found only by the VM gate in CI: catch it in a second
+    from runner.course.load import load_course
+    from runner.mutation import mutants, stale_declarations
+
+    repo = Path(__file__).resolve().parents[2]
+    for lesson in load_course(repo).lessons:
+        if lesson.solution is not None:
+            found, _ = mutants(lesson.solution.read_text())
+            assert stale_declarations(lesson, found) == [], lesson.id
