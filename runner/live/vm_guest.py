@@ -17,11 +17,12 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from runner.live.vm import DONE_FILE, PROGRESS_PREFIX
-from runner.model import Lesson
+from runner.model import Lesson, Recording
 
 
 def say(message: str) -> None:
@@ -164,27 +165,40 @@ def guest_main(jobs_file: Path, outdir: Path) -> int:
     say(f"host facts: bcc {facts.get('bcc_version')}, headers {facts.get('headers')}")
     warm_up(spec["python"])
 
-    jobs = spec["jobs"]
+    def record(job: dict[str, Any]) -> Recording:
+        lesson = load_lesson(course_dir, job["lesson_id"])  # only what this job needs
+        lesson = slowed(lesson, float(spec.get("ready_floor", 0)))
+        stop_after = None
+        if job.get("stop_early"):  # a mutant is killed at its first failing step
+            from runner.grade import run_failed
+
+            stop_after = lambda rec, step, lesson=lesson: run_failed(lesson, rec, step.id)  # noqa: E731
+        return run_lesson(
+            lesson,
+            Path(job["probe"]),
+            python=spec["python"],
+            host=facts,
+            only=job.get("only"),
+            stop_after=stop_after,
+        )
+
+    return run_jobs(spec["jobs"], record, outdir, release)
+
+
+def run_jobs(
+    jobs: list[dict[str, Any]],
+    record: Callable[[dict[str, Any]], Recording],
+    outdir: Path,
+    release: str,
+) -> int:
+    """Record each job (as root or as the learner: `record` says how) into
+    `outdir`, saying each step; `done.json` last."""
     for n, job in enumerate(jobs, 1):
-        key, lesson_id, probe = job["key"], job["lesson_id"], Path(job["probe"])
-        say(f"job {n}/{len(jobs)} {key}: running {lesson_id} with {probe.name}")
+        key = job["key"]
+        say(f"job {n}/{len(jobs)} {key}: running {job['lesson_id']} with {Path(job['probe']).name}")
         t0 = time.monotonic()
         try:
-            lesson = load_lesson(course_dir, lesson_id)  # only what this job needs
-            lesson = slowed(lesson, float(spec.get("ready_floor", 0)))
-            stop_after = None
-            if job.get("stop_early"):  # a mutant is killed at its first failing step
-                from runner.grade import run_failed
-
-                stop_after = lambda rec, step, lesson=lesson: run_failed(lesson, rec, step.id)  # noqa: E731
-            recording = run_lesson(
-                lesson,
-                probe,
-                python=spec["python"],
-                host=facts,
-                only=job.get("only"),
-                stop_after=stop_after,
-            )
+            recording = record(job)
             recording.where = f"vm:{release}"
             write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))
             say(f"job {n}/{len(jobs)} {key}: done in {time.monotonic() - t0:.0f} s")
@@ -238,24 +252,13 @@ def learner_main(jobs_file: Path, outdir: Path) -> int:
     facts = session.host()
     say(f"host facts: bcc {facts.get('bcc_version')}, sudo {facts.get('sudo')}, uid {os.getuid()}")
     warm_up(spec["python"])
-    jobs = spec["jobs"]
-    for n, job in enumerate(jobs, 1):
-        key, lesson_id, probe = job["key"], job["lesson_id"], Path(job["probe"])
-        say(f"job {n}/{len(jobs)} {key}: running {lesson_id} with {probe.name}")
-        t0 = time.monotonic()
-        try:
-            recording = session.record(
-                slowed(session.lesson(lesson_id), float(spec.get("ready_floor", 0))),
-                probe,
-                only=job.get("only"),
-                stop_early=bool(job.get("stop_early")),
-            )
-            recording.where = f"vm:{release}"
-            write_atomic(outdir / f"{key}.json", json.dumps(recording.to_dict()))
-            say(f"job {n}/{len(jobs)} {key}: done in {time.monotonic() - t0:.0f} s")
-        except Exception as error:  # one job's failure must not lose the others
-            traceback.print_exc(file=sys.stderr)
-            write_atomic(outdir / f"{key}.error", _one_sentence(error))
-            say(f"job {n}/{len(jobs)} {key}: failed: {_one_sentence(error)}")
-    write_atomic(outdir / DONE_FILE, json.dumps({"release": release, "jobs": len(jobs)}))
-    return 0
+
+    def record(job: dict[str, Any]) -> Recording:
+        return session.record(
+            slowed(session.lesson(job["lesson_id"]), float(spec.get("ready_floor", 0))),
+            Path(job["probe"]),
+            only=job.get("only"),
+            stop_early=bool(job.get("stop_early")),
+        )
+
+    return run_jobs(spec["jobs"], record, outdir, release)

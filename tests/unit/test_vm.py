@@ -269,3 +269,26 @@ def test_under_emulation_a_stopped_probe_gets_longer_to_print_its_summary(monkey
     assert execute._int_grace() == execute.INT_GRACE
     monkeypatch.setenv("EBPF_COURSE_STOP_GRACE", "soon")
     assert execute._int_grace() == execute.INT_GRACE
+
+
+def test_guest_jobs_keep_going_after_one_fails_and_say_done_last(tmp_path, capsys):
+    from runner.live.vm_guest import run_jobs
+
+    def record(job):
+        if job["key"] == "bad":
+            raise RuntimeError("the probe file vanished\nmore")
+        return Recording(lesson=job["lesson_id"], probe_path=job["probe"], probe_source="")
+
+    jobs = [
+        {"key": "bad", "lesson_id": "01-hello-kprobe", "probe": "/x/probe.py"},
+        {"key": "good", "lesson_id": "01-hello-kprobe", "probe": "/x/probe.py"},
+    ]
+    assert run_jobs(jobs, record, tmp_path, "6.1.0-57-amd64") == 0
+    assert (tmp_path / "bad.error").read_text() == "RuntimeError: the probe file vanished"
+    assert json.loads((tmp_path / "good.json").read_text())["where"] == "vm:6.1.0-57-amd64"
+    assert json.loads((tmp_path / vm.DONE_FILE).read_text()) == {
+        "release": "6.1.0-57-amd64",
+        "jobs": 2,
+    }
+    said = capsys.readouterr().out
+    assert "job 1/2 bad: failed: RuntimeError" in said and "job 2/2 good: done in" in said
