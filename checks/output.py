@@ -1,8 +1,9 @@
 """Output patterns: lines the probe must print, must not print, or must
-print exclusively."""
+print exclusively; and whether the probe crashed (a Python traceback)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from checks.api import (
@@ -21,6 +22,7 @@ from checks.context import Context
 from runner.model import Verdict
 
 _STREAM_NAME = {"out": "stdout", "err": "stderr", "any": "its output"}
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
 
 
 @generic_kind(
@@ -134,4 +136,49 @@ def output_every(params: dict[str, Any], ctx: Context) -> Verdict:
         )
     return Verdict(
         "pass", f"All {plural(good, 'line')} on {where} matched {rx.pattern!r}.", expected, observed
+    )
+
+
+def _raised(err: list[str]) -> list[str]:
+    """The exception line ending each traceback on stderr: the first line after
+    "Traceback (most recent call last):" that is not an indented frame."""
+    found: list[str] = []
+    for index, text in enumerate(err):
+        if not _TRACEBACK.match(text):
+            continue
+        tail = (line for line in err[index + 1 :] if line.strip() and not line[0].isspace())
+        found.append(next(tail, "(the traceback was cut off)"))
+    return found
+
+
+@generic_kind("output.no_traceback", {"properties": {}})
+def output_no_traceback(params: dict[str, Any], ctx: Context) -> Verdict:
+    """No Python traceback on stderr, except a KeyboardInterrupt once the
+    runner has sent its Ctrl+C (SIGINT) to stop the probe."""
+    run = ctx.run
+    raised = _raised(lines_of(run, "err"))
+    # bcc's own tools stop on Ctrl+C by catching KeyboardInterrupt around the
+    # poll loop; when it lands inside a perf or ring buffer callback, ctypes
+    # prints that traceback and carries on. It is the runner's stop, not a crash,
+    # and whether it happens is a matter of timing, so it cannot decide a verdict.
+    stopped = run is not None and "INT" in run.signals_sent
+    crashes = [
+        line for line in raised if not (stopped and line.split(":")[0] == "KeyboardInterrupt")
+    ]
+    expected = {"tracebacks": 0, "forgiven": "KeyboardInterrupt after the runner's SIGINT"}
+    observed = {"tracebacks": len(raised), "crashes": crashes[:3]}
+    if crashes:
+        return Verdict(
+            "fail",
+            f"Expected no Python traceback on stderr, saw {plural(len(crashes), 'traceback')} "
+            f"ending in {cite(crashes)}.",
+            expected,
+            observed,
+        )
+    forgiven = f" other than {plural(len(raised), 'KeyboardInterrupt')} from the runner's Ctrl+C"
+    return Verdict(
+        "pass",
+        f"No Python traceback on stderr{forgiven if raised else ''}.",
+        expected,
+        observed,
     )

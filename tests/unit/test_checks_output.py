@@ -87,3 +87,55 @@ def test_line_says_when_the_output_cap_dropped_lines():
     run = make_run(["noise"] * 3, stdout_lines=50_000, dropped=49_997)
     v = judge("output.line", {"pattern": "^Detached"}, make_ctx(run))
     assert v.status == "fail" and "output cap dropped 49997 lines" in v.message
+
+
+# A traceback as Python prints it, ending in `last`.
+def traceback(last, *, before=()):
+    return [
+        *before,
+        "Traceback (most recent call last):",
+        '  File "/work/probe.py", line 61, in <lambda>',
+        "    bpf['events'].open_ring_buffer(lambda ctx, data, size: print(line(data)))",
+        "                                                             ^^^^^^^^^^",
+        last,
+    ]
+
+
+def test_no_traceback_passes_on_a_clean_stderr():
+    v = judge("output.no_traceback", {}, ctx(err=["Detaching...", "warning: something"]))
+    assert v.status == "pass" and v.observed["tracebacks"] == 0
+
+
+def test_no_traceback_fails_on_a_crash_and_names_the_exception():
+    err = traceback("NameError: name 'ev' is not defined")
+    v = judge("output.no_traceback", {}, make_ctx(make_run(OUT, err, signals_sent=["INT"])))
+    assert v.status == "fail" and "NameError: name 'ev' is not defined" in v.message
+
+
+def test_no_traceback_forgives_the_runners_ctrl_c_inside_a_callback():
+    # bcc's idiom: Ctrl+C landing inside a ctypes callback prints this, and the
+    # probe goes on; it is the runner's stop, not the learner's bug.
+    err = traceback(
+        "KeyboardInterrupt",
+        before=["Exception ignored on calling ctypes callback function: <function <lambda>>"],
+    )
+    v = judge("output.no_traceback", {}, make_ctx(make_run(OUT, err, signals_sent=["INT"])))
+    assert v.status == "pass" and "1 KeyboardInterrupt" in v.message
+
+
+def test_no_traceback_does_not_forgive_an_interrupt_the_runner_never_sent():
+    err = traceback("KeyboardInterrupt")
+    v = judge("output.no_traceback", {}, make_ctx(make_run(OUT, err, signals_sent=[])))
+    assert v.status == "fail" and "KeyboardInterrupt" in v.message
+
+
+def test_no_traceback_judges_each_of_chained_tracebacks():
+    err = [
+        *traceback("KeyboardInterrupt"),
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        *traceback("ValueError: I/O operation on closed file."),
+    ]
+    v = judge("output.no_traceback", {}, make_ctx(make_run(OUT, err, signals_sent=["INT"])))
+    assert v.status == "fail" and "ValueError" in v.message and "1 traceback" in v.message

@@ -214,7 +214,7 @@ def test_unknown_check_kind_suggests_close_ones(course: Path) -> None:
     assert only_problem(course) == (
         f"{LESSON}:{line_of(path, 'kind: output.lin')}: unknown check kind 'output.lin' "
         "in check 'hello-line' (did you mean 'output.line'? known output kinds: output.absent, "
-        "output.every, output.line)"
+        "output.every, output.line, output.no_traceback)"
     )
 
 
