@@ -26,6 +26,9 @@ _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 # Exceptions that are the runner's own stop signal, not the learner's bug.
 _EXPECTED = {"KeyboardInterrupt", "SystemExit", "BrokenPipeError"}
 _SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
+# What Python prints when an exception (Ctrl+C's KeyboardInterrupt) is raised
+# inside a ctypes callback such as bcc's perf or ring buffer callback.
+_CALLBACK_IGNORED = "Exception ignored on calling ctypes callback function"
 MAX_EXPLAINED = 3  # more hints than this bury the useful one
 
 
@@ -120,6 +123,19 @@ def ignored_sigint_note(run: Run) -> Note | None:
     if "TERM" not in sent:
         return None
     how = "SIGTERM and then SIGKILL" if "KILL" in sent else "SIGTERM"
+    if any(line.startswith(_CALLBACK_IGNORED) for line in run.err()):
+        # Not ignored on purpose: bcc's idiom of catching KeyboardInterrupt
+        # around the poll loop loses it when Ctrl+C lands inside a callback.
+        return {
+            "title": "Your probe missed Ctrl+C inside a callback",
+            "cause": "The runner's SIGINT (Ctrl+C) arrived while bcc was running your event "
+            "callback; Python cannot raise KeyboardInterrupt out of a ctypes callback, so it "
+            "printed 'Exception ignored on calling ctypes callback function' and your loop "
+            f"went on until the runner sent {how}; a summary printed on exit never came.",
+            "fix": "Install a SIGINT handler that only sets a flag, and end the loop on that "
+            "flag (lesson 04, 'Stopping cleanly'): then Ctrl+C ends the loop wherever it lands.",
+            "line": None,
+        }
     return {
         "title": "Your probe ignored Ctrl+C",
         "cause": f"The runner sent SIGINT (Ctrl+C) to stop it, and it was still running "

@@ -151,3 +151,20 @@ def test_learner_test_verdicts_are_filled(name: str, code: int) -> None:
     run.exit_code = code
     v = judge("pytest.workflow", {}, make_ctx(run))
     assert v.status == "fail" and unfilled(v.message) == [], v.message
+
+
+@pytest.mark.parametrize("in_callback", [True, False])
+def test_a_probe_that_outlived_ctrl_c_is_told_why(in_callback: bool) -> None:
+    # bcc's idiom loses KeyboardInterrupt inside a ctypes callback: the note
+    # names that cause, not "ignored", and points at the flag of lesson 04.
+    err = ["Exception ignored on calling ctypes callback function: <function on_event>"]
+    err += ["Traceback (most recent call last):", "KeyboardInterrupt"]
+    run = make_run(["Attached"], err if in_callback else [], signals_sent=["INT", "TERM"])
+    recording = Recording(lesson="06-tracepoints", probe_path="", probe_source="")
+    recording.runs = {"main": run}
+    (note,) = [n for n in notes_for(recording) if "Ctrl+C" in n["title"]]
+    if in_callback:
+        assert note["title"] == "Your probe missed Ctrl+C inside a callback"
+        assert "flag" in note["fix"] and "SIGTERM" in note["cause"]
+    else:
+        assert note["title"] == "Your probe ignored Ctrl+C"
