@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import checks
+from checks.api import plural, shorten
 from runner.model import Lesson, Recording, Report
 
 
@@ -98,7 +99,34 @@ def _has_feature(host: dict | None, name: str) -> bool:
     return bool(found and found.get("ok"))
 
 
-def judge(lesson: Lesson, case: Case, report: Report, host: dict | None = None) -> CaseOutcome:
+def _step_said(lesson: Lesson, check_id: str, recording: Recording | None) -> str:
+    """How the step a check reads ended, for a solution that fails it: the
+    recording is not kept, so this is what is left to diagnose a failure that
+    happens once in a run of the kernel matrix."""
+    spec = next((c for c in lesson.checks if c.id == check_id), None)
+    run = recording.runs.get(spec.run) if recording is not None and spec is not None else None
+    if run is None:
+        return ""
+    if run.exit_code is not None:
+        ended = f"exit code {run.exit_code}"
+    else:
+        ended = f"signal {run.signal}" if run.signal is not None else "no exit status"
+    sent = f", after the runner sent {'+'.join(run.signals_sent)}" if run.signals_sent else ""
+    err = run.err()
+    last = f"; its last stderr line: {shorten(err[-1])!r}" if err else "; nothing on stderr"
+    return (
+        f" (step {run.id!r}: {run.stop_reason or 'ended'} with {ended}{sent}, "
+        f"{plural(run.stdout_lines, 'stdout line')}{last})"
+    )
+
+
+def judge(
+    lesson: Lesson,
+    case: Case,
+    report: Report,
+    host: dict | None = None,
+    recording: Recording | None = None,
+) -> CaseOutcome:
     if report.status == "unsupported":
         reason = next((c.message for c in report.checks if c.status == "unsupported"), "")
         return CaseOutcome(case.name, "unsupported", reason)
@@ -110,7 +138,8 @@ def judge(lesson: Lesson, case: Case, report: Report, host: dict | None = None) 
         return CaseOutcome(
             case.name,
             "fail",
-            f"the reference solution does not pass {first.id!r}: {first.message}",
+            f"the reference solution does not pass {first.id!r}: {first.message}"
+            + _step_said(lesson, first.id, recording),
         )
     if case.must_fail is None:  # the starter (run up to its first failing step)
         if not_passed or lesson.starter_may_pass:
@@ -182,13 +211,14 @@ def validate(
                 if on_case is not None:
                     on_case(job.key)
                 recording = run_here([job])[job.key]
-                judged[job.key] = judge(lesson, case, grade(lesson, recording), recording.host)
+                report = grade(lesson, recording)
+                judged[job.key] = judge(lesson, case, report, recording.host, recording)
     if batch and run_vm is not None:
         recordings = run_vm(batch)
         for job in batch:
             recording = recordings.get(job.key)
             judged[job.key] = (
-                judge(job.lesson, job.case, grade(job.lesson, recording), recording.host)
+                judge(job.lesson, job.case, grade(job.lesson, recording), recording.host, recording)
                 if recording is not None
                 else CaseOutcome(
                     job.case.name, "error", "the VM returned no recording for this case"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from runner.model import CheckResult, Lesson, Report, WrongVariant
+from runner.model import CheckResult, CheckSpec, Lesson, Line, Recording, Report, Run, WrongVariant
 from runner.validate import Case, cases, judge
 
 LESSON = Lesson(
@@ -37,6 +37,28 @@ def test_solution_must_pass_everything():
     assert judge(LESSON, case, report(banner="pass", count="pass")).status == "pass"
     bad = judge(LESSON, case, report(banner="pass", count="fail"))
     assert bad.status == "fail" and "count" in bad.message
+
+
+def test_a_failing_solution_says_how_its_step_ended():
+    # The matrix keeps no recording: the message is what is left to diagnose.
+    lesson = Lesson(**{**LESSON.__dict__, "checks": [CheckSpec("count", "k", run="main")]})
+    run = Run(
+        id="main",
+        lines=[Line(0.1, "out", "Attached"), Line(3.0, "err", "Exception ignored ...")],
+        stdout_lines=1,
+        stderr_lines=1,
+        signal=15,
+        stop_reason="stopped",
+        signals_sent=["INT", "TERM"],
+    )
+    recording = Recording(lesson="99-t", probe_path="", probe_source="", runs={"main": run})
+    case = Case("solution", LESSON.solution)
+    bad = judge(lesson, case, report(count="fail"), recording=recording)
+    assert bad.message == (
+        "the reference solution does not pass 'count': count fail (step 'main': stopped "
+        "with signal 15, after the runner sent INT+TERM, 1 stdout line; its last stderr "
+        "line: 'Exception ignored ...')"
+    )
 
 
 def test_starter_must_fail_something():
