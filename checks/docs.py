@@ -214,7 +214,7 @@ def runs_pytest(argv: list[str]) -> bool:
 
 
 def _names_lesson(key: str, lesson: Any) -> bool:
-    return key in (lesson.id, lesson.slug) or (key.isdigit() and int(key) == lesson.number)
+    return bool(lesson.answers_to(key))
 
 
 @generic_kind("docs.pytest_command", {"properties": {}})

@@ -5,6 +5,7 @@ every other module can depend on it and nothing here depends on them."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,21 @@ REPORT_VERSION = 1
 
 Status = Literal["pass", "fail", "error", "timeout", "unsupported"]
 STATUSES: tuple[str, ...] = ("pass", "fail", "error", "timeout", "unsupported")
+
+# NN-slug; NNc-slug is the challenge of lesson NN (a further task that builds on it)
+LESSON_ID = re.compile(r"^(\d{2})(c?)-([a-z0-9]+(?:-[a-z0-9]+)*)$")
+
+
+def id_answers_to(lesson_id: str, key: str) -> bool:
+    """Whether `key` names the lesson `lesson_id`: its id, slug or code ("06c"),
+    or its number ("6", "06") when it is not a challenge."""
+    match = LESSON_ID.match(lesson_id)
+    if key == lesson_id or match is None:
+        return key == lesson_id
+    number, challenge, slug = match.groups()
+    if key in (slug, number + challenge):
+        return True
+    return key.isdigit() and int(key) == int(number) and not challenge
 
 
 # ---------------------------------------------------------------- the course
@@ -102,6 +118,20 @@ class Lesson:
         return next((s for s in self.runs if s.id == run_id), None)
 
     @property
+    def code(self) -> str:
+        """What a learner types and the list shows: "06", or "06c" for the
+        challenge of lesson 06 (its id is "06c-<slug>")."""
+        return self.id.split("-", 1)[0]
+
+    @property
+    def challenge(self) -> bool:
+        """A further task of lesson `number`, stated as a goal (NNc-slug)."""
+        return self.code.endswith("c")
+
+    def answers_to(self, key: str) -> bool:
+        return id_answers_to(self.id, key)
+
+    @property
     def max_score(self) -> int:
         return sum(c.points for c in self.checks)
 
@@ -137,11 +167,9 @@ class Course:
     lessons: list[Lesson]
 
     def lesson(self, key: str) -> Lesson | None:
-        """Find a lesson by id ("06-tracepoints"), number ("6", "06") or slug."""
-        for lesson in self.lessons:
-            if key in (lesson.id, lesson.slug) or (key.isdigit() and int(key) == lesson.number):
-                return lesson
-        return None
+        """Find a lesson by id ("06-tracepoints"), number ("6", "06"), code
+        ("06c", a challenge) or slug."""
+        return next((lesson for lesson in self.lessons if lesson.answers_to(key.lower())), None)
 
 
 # ---------------------------------------------------------------- a recording

@@ -47,9 +47,8 @@ from typing import Any
 
 from runner.course.markdown import fenced_blocks, source_lines
 from runner.course.yamldoc import LoadError, read_doc, relative, symlink_problems, unique
-from runner.model import Lesson
+from runner.model import LESSON_ID, Lesson, id_answers_to
 
-LESSON_ID = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 RULES = (
     "course",
     "files",
@@ -188,13 +187,7 @@ def _load_registries() -> None:
 
 
 def _find(key: str, ids: Iterable[str]) -> str | None:
-    for lesson_id in ids:
-        m = LESSON_ID.match(lesson_id)
-        if key == lesson_id or (
-            m and (key == m.group(2) or (key.isdigit() and int(key) == int(m.group(1))))
-        ):
-            return lesson_id
-    return None
+    return next((lesson_id for lesson_id in ids if id_answers_to(lesson_id, key)), None)
 
 
 def lesson_folders(course_dir: Path) -> list[str]:

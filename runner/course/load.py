@@ -39,6 +39,7 @@ from runner.course.yamldoc import (
     unique,
 )
 from runner.model import (
+    LESSON_ID,
     CheckSpec,
     Course,
     EquivalentMutant,
@@ -51,7 +52,6 @@ from runner.model import (
 
 __all__ = ["LoadError", "load_course", "load_lesson", "published_schema"]
 
-LESSON_ID = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 # Check params (and run fields) that are regular expressions: compiled here with
 # RE2 (checks.api.compile_pattern), so a pattern the checks could not run is a
 # file:line error at load time.
@@ -164,6 +164,7 @@ def load_lesson(dir: Path, lesson_id: str, *, order: list[str] | None = None) ->
     if not found:
         problems += _section_problems(doc, specs, text, relative(text, dir))
     problems += _prerequisite_problems(doc, lesson_id, order)
+    problems += _challenge_problems(doc, match, order)
     starter, found = _lesson_file(doc, lesson_dir, dir, "probe.py", ())
     problems += found
     solution_dir = dir / "solutions" / lesson_id
@@ -176,7 +177,7 @@ def load_lesson(dir: Path, lesson_id: str, *, order: list[str] | None = None) ->
     return Lesson(
         id=lesson_id,
         number=int(match.group(1)),
-        slug=match.group(2),
+        slug=match.group(3),
         title=data["title"],
         dir=lesson_dir,
         text=text,
@@ -257,6 +258,24 @@ def _section_problems(doc: Doc, specs: list[CheckSpec], text: Path, shown: str) 
         )
         problems.append(LoadError(doc.where(("checks", i, "section")), msg))
     return problems
+
+
+def _challenge_problems(doc: Doc, match: re.Match, order: list[str] | None) -> list[LoadError]:
+    """A challenge (NNc-slug) builds on its lesson NN: it names that lesson
+    among its prerequisites, so the course lists it after the lesson."""
+    if not match.group(2):
+        return []
+    parents = [lesson for lesson in order or [] if lesson.startswith(f"{match.group(1)}-")]
+    if order is not None and not parents:
+        msg = f"{match.group(0)} is a challenge of lesson {match.group(1)}, which the course lacks"
+        return [LoadError(doc.where(()), msg)]
+    if parents and parents[0] not in doc.data.get("prerequisites", []):
+        msg = (
+            f"{match.group(0)} is a challenge of {parents[0]}: name it in prerequisites, "
+            f"so the course lists the challenge after the lesson"
+        )
+        return [LoadError(doc.where(()), msg)]
+    return []
 
 
 def _prerequisite_problems(doc: Doc, lesson_id: str, order: list[str] | None) -> list[LoadError]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.course.yamldoc import LoadError, read_doc
+from runner.model import LESSON_ID as ANY_LESSON_ID
+from runner.model import id_answers_to
 
 LESSON_ID = re.compile(r"^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
@@ -90,10 +92,9 @@ def new_lesson(course_dir: Path, lesson_id: str, *, from_lesson: str | None = No
 
 
 def _source_lesson(course_dir: Path, key: str) -> str:
-    ids = sorted(p.name for p in (course_dir / "lessons").iterdir() if LESSON_ID.match(p.name))
+    ids = sorted(p.name for p in (course_dir / "lessons").iterdir() if ANY_LESSON_ID.match(p.name))
     for lesson_id in ids:
-        number, slug = LESSON_ID.match(lesson_id).groups()  # type: ignore[union-attr]
-        if key in (lesson_id, slug) or (key.isdigit() and int(key) == int(number)):
+        if id_answers_to(lesson_id, key):
             return lesson_id
     raise ScaffoldError(
         f"--from {key}: the course has no such lesson (lessons: {', '.join(ids) or 'none'})."

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import resource
 import secrets
+import threading
+import time
 from typing import Any
 
 from runner.workloads import (
@@ -170,4 +172,89 @@ def open_thread(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
         "pid": child.pid,
         "tid": child.tid,
         "noise": _noise_facts(noise_raw, noise_path),
+    }
+
+
+def _wait_inside_openat(tid: int, timeout: float = 5.0) -> None:
+    """Until thread `tid` of this process sleeps inside openat(2) (its
+    /proc syscall file names the call), or `timeout` passes."""
+    import platform
+
+    # openat's number (as checks/tracepoints.py has it; a workload runs from a
+    # staged copy of runner/workloads alone, so it cannot import checks)
+    number = {"x86_64": 257, "aarch64": 56, "riscv64": 56}.get(platform.machine())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/self/task/{tid}/syscall", encoding="ascii") as f:
+                current = f.read().split()
+        except OSError:
+            current = []
+        if number is not None and current[:1] == [str(number)]:
+            return
+        time.sleep(0.01)
+
+
+@workload("open-results", {"properties": {"count": _count(2)}})
+def open_results(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """A child whose worker opens a new marker `count` times (each succeeds and
+    is closed), fails once to open a path that does not exist (ENOENT), and does
+    both while a second thread of the process sleeps inside openat of a FIFO;
+    then it opens the FIFO for writing through a link of another name, which
+    returns the sleeper's open. A probe that pairs entry and exit by the process
+    id instead of the thread id mixes up the two threads' files."""
+    count = params["count"]
+    marker = _target("ebpfc-result")
+    missing = _target("ebpfc-missing")
+    fifo, link = _target("ebpfc-fifo"), _target("ebpfc-link")
+
+    def actions() -> dict[str, Any]:
+        os.mkfifo(fifo, 0o600)
+        os.symlink(fifo, link)
+        reader: dict[str, int] = {}
+        about_to_open = threading.Event()
+
+        def read_end() -> None:
+            reader["tid"] = threading.get_native_id()
+            about_to_open.set()
+            reader["fd"] = os.open(fifo, os.O_RDONLY)  # sleeps until a writer opens
+
+        sleeper = threading.Thread(target=read_end)
+        sleeper.start()
+        about_to_open.wait()
+        _wait_inside_openat(reader["tid"])
+        fds = []
+        for _ in range(count):
+            fd = os.open(marker, OPEN_FLAGS, 0o600)
+            fds.append(fd)
+            os.close(fd)
+        try:
+            os.close(os.open(missing, os.O_RDONLY))
+            missing_ret = 0
+        except OSError as error:
+            missing_ret = -error.errno
+        writer = os.open(link, os.O_WRONLY)
+        sleeper.join()
+        os.close(writer)
+        os.close(reader["fd"])
+        return {
+            "marker_fd": fds[0] if len(set(fds)) == 1 else None,
+            "missing_ret": missing_ret,
+            "fifo_fd": reader["fd"],
+            "fifo_tid": reader["tid"],
+            "writer_fd": writer,
+        }
+
+    child = fork_gated(actions, "ebpfc-results")
+    ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-results"))
+    facts, _ = run_released(child, None)
+    return {
+        **facts,
+        "marker": marker,
+        "opens": count,
+        "missing": missing,
+        "fifo": fifo,
+        "link": link,
+        "pid": child.pid,
+        "tid": child.tid,
     }

@@ -471,7 +471,7 @@ def test_lesson_id_not_nn_slug(course: Path) -> None:
     edit(course / "course.yaml", "  - 02-counting", "  - Counting")
     assert only_problem(course) == (
         "course.yaml:6: item 2 of 'lessons' in the course must match "
-        "'^[0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$', not 'Counting' (for example '06-tracepoints')"
+        "'^[0-9]{2}c?-[a-z0-9]+(-[a-z0-9]+)*$', not 'Counting' (for example '06-tracepoints')"
     )
 
 

@@ -6,6 +6,7 @@ thread none at all, and the noise exactly what it reports."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -490,3 +491,19 @@ def test_code_for_nobody_is_a_world_readable_copy_that_imports_without_the_venv(
     )
     assert done.returncode == 0, done.stderr
     assert "open-marker" in done.stdout
+
+
+def test_open_results_interleaves_two_threads_opens() -> None:
+    # The FIFO's reader sleeps inside openat while the worker opens the marker
+    # and the missing path, so entry/exit pairs keyed by pid would mix them up.
+    with start_workload(WorkloadSpec("open-results", {"count": 3}), PYTHON) as wl:
+        ident = wl.identity
+        assert ident is not None
+        wl.go()
+        truth = wl.finish(timeout=30)
+    facts = truth.facts
+    assert facts["opens"] == 3 and facts["marker_fd"] >= 0
+    assert facts["missing_ret"] == -errno.ENOENT
+    assert facts["fifo_tid"] not in (ident.pid, ident.tid) and facts["fifo_fd"] >= 0
+    assert "ebpfc-link-" in facts["link"] and "ebpfc-fifo-" in facts["fifo"]  # two names
+    assert truth.tid != truth.pid
