@@ -64,7 +64,7 @@ def typed_command(want: list[str], ctx: Context) -> str | None:
     extra = rest[1:] if rest[:1] == ["tests"] else rest
     if test_argv("python", Path(ctx.lesson.dir), extra) != want:
         return None
-    return shlex.join(["./course", "test", f"{ctx.lesson.number:02d}", *extra])
+    return shlex.join(["./course", "test", ctx.lesson.code, *extra])
 
 
 # pytest's report, as `-q` prints it

@@ -1256,7 +1256,7 @@ def _gate_in_vm(
         commands = [s.id for s in lesson.runs if s.command is not None]
         probe_steps = _probe_runs(lesson)
         if lesson.id not in proven:
-            base_key = f"{lesson.number:02d}-solution"
+            base_key = f"{lesson.code}-solution"
             jobs.append(vm.VmJob(base_key, lesson.id, lesson.solution, probe_steps))
             pending[base_key] = (
                 plan,
@@ -1269,7 +1269,7 @@ def _gate_in_vm(
                 status, ids, message = _verdict(results, recording)
                 plan.report.results.append(_settle(lesson, mutant, status, ids, message))
                 continue
-            key = f"{lesson.number:02d}-{i:02d}"
+            key = f"{lesson.code}-{i:02d}"
             # killed at its first failing step: the steps after it cannot save it,
             # and each one compiles again (tens of seconds under emulation)
             jobs.append(vm.VmJob(key, lesson.id, probe, probe_steps, stop_early=True))

@@ -529,7 +529,7 @@ def _test(lesson: Lesson, name: str, status: str, score: int, most: int, message
         "score": score,
         "max_score": most,
         "message": message,
-        "test_code": f"course check {lesson.number:02d}",
+        "test_code": f"course check {lesson.code}",
         "filename": "",
         "line_no": 0,
         "execution_time": "",

@@ -231,8 +231,7 @@ class CourseApp(App[None]):
         meta = [f"~{lesson.minutes} min" if lesson.minutes else "", lesson.difficulty or ""]
         lines = [
             " · ".join(
-                [f"{lesson.number:02d} {lesson.title} — {lesson_label(status)}"]
-                + [m for m in meta if m]
+                [f"{lesson.code} {lesson.title} — {lesson_label(status)}"] + [m for m in meta if m]
             )
         ]
         reason = unsupported_reason(lesson, self.state.host)
@@ -670,7 +669,7 @@ class CourseApp(App[None]):
         yield from super().get_system_commands(screen)
         for index, lesson in enumerate(self.course.lessons):
             yield SystemCommand(
-                f"Lesson {lesson.number:02d}: {lesson.title}",
+                f"Lesson {lesson.code}: {lesson.title}",
                 f"Open lesson {lesson.id}",
                 partial(self._open_lesson, index),
             )

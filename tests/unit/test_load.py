@@ -523,3 +523,29 @@ def test_errors_have_where_and_message(course: Path) -> None:
     assert err.where.file == LESSON
     assert err.where.line == line_of(course / LESSON, "points: two")
     assert str(err) == f"{err.where}: {err.message}"
+
+
+# ---------------------------------------------------------------- challenges
+
+
+def _add_challenge(course: Path, prerequisites: str) -> Path:
+    shutil.copytree(course / "lessons" / "02-counting", course / "lessons" / "01c-hello-more")
+    path = course / "lessons" / "01c-hello-more" / "lesson.yaml"
+    edit(path, "title: Counting\n", f"title: More hello\n{prerequisites}")
+    edit(course / "course.yaml", "  - 01-hello\n", "  - 01-hello\n  - 01c-hello-more\n")
+    return path
+
+
+def test_a_challenge_is_found_by_its_code_and_builds_on_its_lesson(course: Path) -> None:
+    _add_challenge(course, "prerequisites: [01-hello]\n")
+    loaded = load_course(course)
+    assert loaded.lesson("01c").id == "01c-hello-more" and loaded.lesson("01").id == "01-hello"
+    assert loaded.lesson("1").id == "01-hello" and loaded.lesson("hello-more").challenge
+
+
+def test_a_challenge_must_name_its_lesson_among_its_prerequisites(course: Path) -> None:
+    _add_challenge(course, "")
+    assert only_problem(course) == (
+        "lessons/01c-hello-more/lesson.yaml:1: 01c-hello-more is a challenge of 01-hello: "
+        "name it in prerequisites, so the course lists the challenge after the lesson"
+    )

@@ -47,7 +47,12 @@ _STYLE = {
 
 def _prompt(row: LessonRow) -> Text:
     # one line per field, cut with an ellipsis: the list stays two rows a lesson
-    text = Text(f"{row.number:02d} {row.title}\n", style="bold", no_wrap=True, overflow="ellipsis")
+    text = Text(
+        f"{row.lesson_id.split('-', 1)[0]} {row.title}\n",
+        style="bold",
+        no_wrap=True,
+        overflow="ellipsis",
+    )
     text.append(f"   {lesson_label(row.status)}", style=_STYLE.get(row.status, ""))
     if row.max_score and row.status in ("passed", "passed-older", "failing"):
         text.append(f" {row.score}/{row.max_score}")
