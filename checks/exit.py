@@ -11,7 +11,8 @@ from checks.context import Context
 from runner.model import Run, Verdict
 
 
-def _ending(run: Run) -> str:
+def ending(run: Run) -> str:
+    """How a run ended: "exit code 1", "killed by SIGTERM", "no exit status"."""
     if run.exit_code is not None:
         return f"exit code {run.exit_code}"
     if run.signal is not None:
@@ -36,7 +37,7 @@ def exit_code(params: dict[str, Any], ctx: Context) -> Verdict:
     if run is None:
         raise CheckError("This check needs a run, and none was recorded.")
     code = run.exit_code
-    ended = _ending(run)
+    ended = ending(run)
     last_err = run.err()[-1:]
     said = f"; its last stderr line was {shorten(last_err[0])!r}" if last_err else ""
     observed = {"exit_code": code, "signal": run.signal}

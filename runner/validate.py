@@ -9,6 +9,7 @@ from pathlib import Path
 
 import checks
 from checks.api import plural, shorten
+from checks.exit import ending
 from runner.model import Lesson, Recording, Report
 
 
@@ -107,15 +108,11 @@ def _step_said(lesson: Lesson, check_id: str, recording: Recording | None) -> st
     run = recording.runs.get(spec.run) if recording is not None and spec is not None else None
     if run is None:
         return ""
-    if run.exit_code is not None:
-        ended = f"exit code {run.exit_code}"
-    else:
-        ended = f"signal {run.signal}" if run.signal is not None else "no exit status"
     sent = f", after the runner sent {'+'.join(run.signals_sent)}" if run.signals_sent else ""
     err = run.err()
     last = f"; its last stderr line: {shorten(err[-1])!r}" if err else "; nothing on stderr"
     return (
-        f" (step {run.id!r}: {run.stop_reason or 'ended'} with {ended}{sent}, "
+        f" (step {run.id!r}: {run.stop_reason or 'ended'}, {ending(run)}{sent}, "
         f"{plural(run.stdout_lines, 'stdout line')}{last})"
     )
 

@@ -55,8 +55,8 @@ def test_a_failing_solution_says_how_its_step_ended():
     case = Case("solution", LESSON.solution)
     bad = judge(lesson, case, report(count="fail"), recording=recording)
     assert bad.message == (
-        "the reference solution does not pass 'count': count fail (step 'main': stopped "
-        "with signal 15, after the runner sent INT+TERM, 1 stdout line; its last stderr "
+        "the reference solution does not pass 'count': count fail (step 'main': stopped, "
+        "killed by SIGTERM, after the runner sent INT+TERM, 1 stdout line; its last stderr "
         "line: 'Exception ignored ...')"
     )
 
