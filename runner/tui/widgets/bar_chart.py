@@ -16,6 +16,9 @@ class BarChart(Static):
     def show(self, title: str, rows: list[tuple[str, int]]) -> None:
         self._title, self._rows = title, rows
         self.display = bool(rows)
+        # one line per row, whatever the width: a height computed from text
+        # drawn before the first resize would stay a frame too tall
+        self.styles.height = 1 + len(rows)
         self._draw()
 
     def on_resize(self) -> None:
