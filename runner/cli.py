@@ -468,9 +468,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.record:
         raise UsageError("--record writes the kernel matrix's results: use it with --kernels.")
 
+    # progress goes to stderr even under --json (stdout holds the JSON): a
+    # run that stalls must show where
     def on_case(key: str) -> None:
-        if not args.json:
-            print(f"{key} ...", file=sys.stderr, flush=True)
+        print(f"{key} ...", file=sys.stderr, flush=True)
 
     try:
         outcomes = session.validate(
@@ -484,8 +485,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.mutants:
 
             def on_mutant(text: str) -> None:
-                if not args.json:
-                    print(f"[mutants] {text}", file=sys.stderr, flush=True)
+                print(f"[mutants] {text}", file=sys.stderr, flush=True)
 
             # a solution validate just saw pass everywhere needs no baseline run
             proven = frozenset(
