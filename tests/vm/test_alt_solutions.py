@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-import vm_together
 
 import checks
 from runner.course.load import load_course
@@ -65,7 +64,8 @@ def test_every_kprobe_lesson_has_an_alternative() -> None:
     assert have == set(KPROBE_LESSONS), f"no alternative for {set(KPROBE_LESSONS) - have}"
 
 
-def _recordings(_tmp: Path) -> dict[str, Recording]:
+@pytest.fixture(scope="module")
+def recordings() -> dict[str, Recording]:
     if os.geteuid() != 0:
         pytest.skip("the alternatives load BPF programs: run the tests as root")
     ok, reason = vm.vm_available()
@@ -87,18 +87,10 @@ def _recordings(_tmp: Path) -> dict[str, Recording]:
         REPO,
         jobs,
         python=sys.executable,
-        on_progress=lambda message: print(f"[vm alternatives] {message}", file=sys.stderr),
+        on_progress=lambda message: print(f"[vm] {message}", file=sys.stderr),
     )
     print(f"{len(jobs)} alternatives in one VM boot: {time.monotonic() - started:.0f} s")
     return found
-
-
-vm_together.register(__name__, _recordings)
-
-
-@pytest.fixture(scope="module")
-def recordings(vm_run) -> dict[str, Recording]:
-    return vm_run(__name__)
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ their gate in tests/live/test_mutation_gate.py, so nothing runs twice.
 
 The validation runs once (module fixture, through the real CLI in a
 subprocess); each case is then its own test. Under software emulation this
-takes about 25 min on 2 cores, alongside the other VM modules' runs
-(vm_together). Deselect with `-m "not vm"`; in CI (CI=true)
+takes about 25 min on 2 cores. Deselect with `-m "not vm"`; in CI (CI=true)
 a missing VM is a failure, not a skip, so the kprobe lessons cannot
 silently go unchecked."""
 
@@ -27,7 +26,6 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-import vm_together
 
 from runner.course.load import load_course
 from runner.live import vm
@@ -42,14 +40,13 @@ CASES = [(lesson.id, case.name) for lesson in KPROBE for case in cases(lesson)]
 # the gate's sample per lesson in the VM: each mutant is a compile or more under
 # emulation (~30 s); the whole VM gate (~60 jobs, ~45 min) is `--vm-mutants` unset
 VM_SAMPLE = 4
-# seconds: past this the run is broken, not slow (CI stops at 90 min); the
-# other VM modules' runs share the cores meanwhile (vm_together)
-BUDGET = 3000
+BUDGET = 2700  # seconds: past this the run is broken, not slow (CI stops at 90 min)
 
 pytestmark = [pytest.mark.vm, pytest.mark.live]
 
 
-def _validate(tmp: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def validation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if os.geteuid() != 0:
         pytest.skip("validating the course loads BPF programs: run the tests as root")
     ok, reason = vm.vm_available()
@@ -57,6 +54,7 @@ def _validate(tmp: Path) -> dict[str, Any]:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the kprobe lessons in a VM, but: {reason}")
         pytest.skip(reason)
+    tmp = tmp_path_factory.mktemp("validate")
     junit = tmp / "validate.xml"
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -103,14 +101,6 @@ def _validate(tmp: Path) -> dict[str, Any]:
         "junit": junit,
         "stderr": proc.stderr,
     }
-
-
-vm_together.register(__name__, _validate)
-
-
-@pytest.fixture(scope="module")
-def validation(vm_run) -> dict[str, Any]:
-    return vm_run(__name__)
 
 
 @pytest.mark.parametrize(("lesson_id", "case"), CASES, ids=[f"{a}:{b}" for a, b in CASES])

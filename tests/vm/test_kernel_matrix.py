@@ -28,7 +28,6 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-import vm_together
 
 from runner.course.load import load_course
 from runner.live import kernels, vm
@@ -42,14 +41,14 @@ NAMES = os.environ.get("EBPF_COURSE_MATRIX_KERNELS") or ",".join(
     k.name for k in kernels.load_kernels() if not k.default
 )
 CASE_KINDS = os.environ.get("EBPF_COURSE_MATRIX_CASES", "solution")
-# seconds per lesson and kernel: past this the run is broken, not slow (the
-# other VM modules' runs share the cores meanwhile: vm_together)
-BUDGET = 500 * len(LESSONS) * len(NAMES.split(",")) + 400
+# seconds per lesson and kernel: past this the run is broken, not slow
+BUDGET = 300 * len(LESSONS) * len(NAMES.split(",")) + 300
 
 pytestmark = [pytest.mark.vm, pytest.mark.live]
 
 
-def _matrix(tmp: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if os.geteuid() != 0:
         pytest.skip("the kernel matrix boots VMs with the course's kernels: run as root")
     for name in NAMES.split(","):
@@ -58,6 +57,7 @@ def _matrix(tmp: Path) -> dict[str, Any]:
             if os.environ.get("CI"):
                 pytest.fail(f"CI must run the kernel matrix, but kernel {name}: {reason}")
             pytest.skip(reason)
+    tmp = tmp_path_factory.mktemp("matrix")
     junit = tmp / "matrix.xml"
     argv = [sys.executable, "-m", "runner.cli", "--workspace", str(tmp / "ws"), "validate"]
     argv += ["--kernels", NAMES, "--cases", CASE_KINDS, "--json", "--junit", str(junit)]
@@ -82,14 +82,6 @@ def _matrix(tmp: Path) -> dict[str, Any]:
     sys.stderr.write(stderr[-3000:])
     assert stdout.strip(), f"no JSON on stdout; stderr ends: {stderr[-1500:]}"
     return {"code": proc.returncode, "data": json.loads(stdout), "junit": junit}
-
-
-vm_together.register(__name__, _matrix)
-
-
-@pytest.fixture(scope="module")
-def matrix(vm_run) -> dict[str, Any]:
-    return vm_run(__name__)
 
 
 @pytest.mark.parametrize("kernel", NAMES.split(","))
