@@ -62,6 +62,9 @@ RULES = (
     "starter",
 )
 REQUIRED_SECTIONS = ("Concepts", "Steps", "Expected output", "Troubleshooting")
+# A challenge (NNc-slug) states a goal and leaves the steps to the learner;
+# its concepts and troubleshooting are its lesson's.
+CHALLENGE_SECTIONS = ("Expected output",)
 LIVE_ONLY = (
     "Lint runs no probe: that the documented expected output is what the solution prints "
     "(docs.expected_output), that the starter fails and that each wrong variant fails the "
@@ -463,7 +466,9 @@ def text_problems(text: str, file: str, lesson_id: str | None = None) -> list[Pr
             "The `## Goal` section is empty.",
             "say what the learner's probe will do.",
         )
-    for wanted in REQUIRED_SECTIONS:
+    match = LESSON_ID.match(lesson_id or "")
+    required = CHALLENGE_SECTIONS if match and match.group(2) else REQUIRED_SECTIONS
+    for wanted in required:
         line = names.get(wanted.casefold())
         if line is None:
             at = twos[-1][0] if twos else len(lines)

@@ -51,7 +51,7 @@ def test_the_documented_test_command_runs_in_a_fresh_shell(lesson, tmp_path: Pat
     env = fresh_env(home)
     # A fresh workspace, made the way a learner's first command makes it.
     opened = subprocess.run(
-        [str(COURSE_BIN), "--workspace", str(workspace), "open", str(lesson.number)],
+        [str(COURSE_BIN), "--workspace", str(workspace), "open", lesson.code],
         env=env,
         capture_output=True,
         text=True,

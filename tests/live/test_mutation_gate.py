@@ -4,7 +4,7 @@ lesson's checks, or the lesson declares it equivalent, and the gate leaves
 no mutant files behind. Each mutant is a real probe run (a run whose checks
 fail ends that mutant).
 
-All four host lessons run here, each on a sample of its mutants taken one
+All the host lessons run here (06's challenge too), each on a sample of its mutants taken one
 operator after another (`sample_mutants`: every operator that applies gets
 at least one mutant before any gets two), so CI on 2 cores stays in budget;
 the kprobe lessons' gate runs in tests/vm/test_course_validate.py.
@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.live, pytest.mark.usefixtures("needs_bpf")]
 LESSONS = {
     "05-uprobes": (12, {"tgid-tid", "drop-submit", "wrong-arg", "kernel-read"}),
     "06-tracepoints": (12, {"tgid-tid", "drop-submit", "wrong-arg"}),
+    "06c-open-results": (15, {"tgid-tid", "drop-submit", "signed-cast-dropped", "kernel-read"}),
     "07-perf-sampling": (12, {"tgid-tid", "count-doubled", "one-cpu", "filter-removed"}),
     "08-combining": (20, {"tgid-tid", "filter-removed", "count-before-filter", "count-skipped"}),
 }

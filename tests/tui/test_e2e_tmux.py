@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from runner.course.load import load_course
 from runner.progress import Progress
 from runner.workspace import Workspace
 
 pytestmark = [pytest.mark.live, pytest.mark.tui]
 
 REPO = Path(__file__).resolve().parents[2]
+LESSONS = len(load_course(REPO).lessons)  # the header counts challenges too
 LESSON = "06-tracepoints"
 SOCKET = f"ebpfc-e2e-{os.getpid()}"  # a private tmux server, not the user's
 
@@ -71,7 +73,7 @@ def test_watch_mode_passes_lesson_06_in_tmux(tmp_path: Path, can_run_probes: Non
     command = f"{course} start --workspace {workspace}"
     tmux("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", command)
     try:
-        wait_for("Passed 0/9 lessons", timeout=60)
+        wait_for(f"Passed 0/{LESSONS} lessons", timeout=60)
         for _ in range(6):
             tmux("send-keys", "-t", "e2e", "n")
         wait_for("06 Tracepoints — ", timeout=30)

@@ -363,3 +363,15 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=REPO,
         timeout=120,
     )
+
+
+def test_a_challenge_needs_a_goal_and_its_expected_output_but_no_steps() -> None:
+    from runner.course.lint import text_problems
+
+    text = "# Challenge\n\n## Goal\n\nTrace it.\n\n## Expected output\n\n```output\nx\n```\n"
+    assert text_problems(text, "README.md", "06c-open-results") == []
+    guided = [p.message for p in text_problems(text, "README.md", "06-tracepoints")]
+    assert any("## Steps" in m for m in guided) and any("## Concepts" in m for m in guided)
+    no_output = text.split("## Expected output")[0]
+    said = [p.message for p in text_problems(no_output, "README.md", "06c-open-results")]
+    assert said == ["README.md has no `## Expected output` section."]

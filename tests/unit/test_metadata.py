@@ -22,9 +22,14 @@ FIXTURES = REPO / "tests" / "fixtures" / "courses"
 LESSON = "lessons/01-hello/lesson.yaml"
 
 
-def test_all_nine_lessons_have_their_metadata_and_every_check_a_section() -> None:
+def test_every_lesson_and_challenge_has_its_metadata_and_every_check_a_section() -> None:
     course = load_course(REPO)
-    assert [lesson.number for lesson in course.lessons] == list(range(9))
+    guided = [lesson for lesson in course.lessons if not lesson.challenge]
+    assert [lesson.number for lesson in guided] == list(range(9))
+    for lesson in course.lessons:
+        if lesson.challenge:  # right after its lesson, which it builds on
+            before = course.lessons[course.lessons.index(lesson) - 1]
+            assert before.number == lesson.number and before.id in lesson.prerequisites
     ids = [lesson.id for lesson in course.lessons]
     for lesson in course.lessons:
         assert isinstance(lesson.minutes, int) and 5 <= lesson.minutes <= 120, lesson.id
