@@ -8,7 +8,7 @@ All the host lessons run here (06's challenge too), each on a sample of its muta
 operator after another (`sample_mutants`: every operator that applies gets
 at least one mutant before any gets two), so CI on 2 cores stays in budget;
 the kprobe lessons' gate runs in tests/vm/test_course_validate.py.
-`EBPF_COURSE_GATE_SAMPLE=N` changes the sample (default 8),
+`EBPF_COURSE_GATE_SAMPLE=N` changes the sample (default 6),
 `EBPF_COURSE_GATE_LESSONS=all` runs every mutant (about 11 min)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ LESSONS = {
     "08-combining": (20, {"tgid-tid", "filter-removed", "count-before-filter", "count-skipped"}),
 }
 WHOLE = os.environ.get("EBPF_COURSE_GATE_LESSONS") == "all"
-SAMPLE = None if WHOLE else int(os.environ.get("EBPF_COURSE_GATE_SAMPLE", "8"))
+SAMPLE = None if WHOLE else int(os.environ.get("EBPF_COURSE_GATE_SAMPLE", "6"))
 
 
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
