@@ -473,32 +473,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     def on_case(key: str) -> None:
         print(f"{key} ...", file=sys.stderr, flush=True)
 
+    def on_mutant(text: str) -> None:
+        print(f"[mutants] {text}", file=sys.stderr, flush=True)
+
     try:
-        outcomes = session.validate(
-            lessons,
-            vm=args.vm,
-            on_case=on_case,
-            on_progress=_print_vm_progress,
-            kinds=_case_kinds(args),
-        )
         gate = None
-        if args.mutants:
-
-            def on_mutant(text: str) -> None:
-                print(f"[mutants] {text}", file=sys.stderr, flush=True)
-
-            # a solution validate just saw pass everywhere needs no baseline run
-            proven = frozenset(
-                lid
-                for lid, items in outcomes.items()
-                if any(o.case == "solution" and o.status == "pass" for o in items)
-            )
-            gate = session.mutation_gate(
+        if args.mutants:  # one VM boot carries validate's cases and the gate's mutants
+            outcomes, gate = session.validate_with_mutants(
                 lessons,
                 vm=args.vm,
-                on_progress=on_mutant,
+                on_case=on_case,
+                on_progress=_print_vm_progress,
+                on_mutant=on_mutant,
+                kinds=_case_kinds(args),
                 vm_sample=args.vm_mutants,
-                proven=proven,
+            )
+        else:
+            outcomes = session.validate(
+                lessons,
+                vm=args.vm,
+                on_case=on_case,
+                on_progress=_print_vm_progress,
+                kinds=_case_kinds(args),
             )
     except SessionError as exc:
         raise UsageError(str(exc)) from None

@@ -37,6 +37,9 @@ from typing import Any
 
 from runner.model import Course, Lesson, Recording
 
+# Boots the VM once for the gate's jobs (runner.live.vm.VmJob): {job.key: Recording}.
+RunVm = Callable[[list[Any]], dict[str, Recording]]
+
 # ---------------------------------------------------------------- mutants
 
 
@@ -1127,11 +1130,14 @@ def run_mutation_gate(
     vm_sample: int | None = None,
     proven: frozenset[str] = frozenset(),
     host_sample: int | None = None,
+    run_vm: RunVm | None = None,
 ) -> MutationReport:
     """Plant every operator's mistakes in each lesson's solution and run each
     mutant through the lesson's checks (see the module docstring). Lessons
     in `proven` skip the baseline run: their reference solution has just
-    passed every check where the gate runs them (`course validate` did)."""
+    passed every check where the gate runs them (`course validate` did).
+    `run_vm` boots the VM for the gate's VM jobs (default: a boot of its own;
+    `course validate` passes one that carries its own cases too)."""
     import time
 
     notify = on_progress or (lambda _m: None)
@@ -1170,7 +1176,8 @@ def run_mutation_gate(
                 _gate_here(plan, host, python, notify, time.monotonic, plan.lesson.id in proven)
         vm_plans = [p for p in planned if p.report.where == "vm"]
         if vm_plans:
-            _gate_in_vm(course, vm_plans, host, python, notify, proven)
+            boot = run_vm or (lambda jobs: _boot(course, jobs, python=python, on_progress=notify))
+            _gate_in_vm(vm_plans, host, python, notify, boot, proven)
         for plan in planned:
             for r in plan.report.results:
                 if r.status in KILLED and _declared(plan.lesson, _as_mutant(r)):
@@ -1234,12 +1241,18 @@ def _gate_here(
         )
 
 
+def _boot(course: Course, jobs: list[Any], **options: Any) -> dict[str, Recording]:
+    from runner.live import vm
+
+    return vm.run_in_vm(course.dir, jobs, **options)
+
+
 def _gate_in_vm(
-    course: Course,
     plans: list[_Planned],
     host: dict[str, Any],
     python: str,
     notify,
+    boot: RunVm,
     proven: frozenset[str] = frozenset(),
 ) -> None:
     """Host-side stages first (static checks, command steps such as pytest);
@@ -1276,7 +1289,7 @@ def _gate_in_vm(
             pending[key] = (plan, mutant, recording, results)
         notify(f"{lesson.id}: {len(plan.report.results)} mutants killed on the host before the VM")
     try:
-        found = vm.run_in_vm(course.dir, jobs, python=python, on_progress=notify)
+        found = boot(jobs) if jobs else {}
     except vm.VmError as exc:
         for plan in plans:
             plan.report.errors.append(f"the VM run failed: {exc}")

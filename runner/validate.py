@@ -166,6 +166,79 @@ def judge(
     )
 
 
+@dataclass
+class Validation:
+    """The author gate between its two halves: the cases this host ran, judged,
+    and the batch left for the VM (`finish` judges that batch's recordings).
+    Split so that one VM boot can also carry the mutation gate's jobs."""
+
+    order: dict[str, list[str]]  # lesson id -> case keys in case order
+    judged: dict[str, CaseOutcome]
+    batch: list[CaseJob]
+    grade: Grade
+
+    def finish(self, recordings: dict[str, Recording]) -> dict[str, list[CaseOutcome]]:
+        for job in self.batch:
+            recording = recordings.get(job.key)
+            self.judged[job.key] = (
+                judge(
+                    job.lesson,
+                    job.case,
+                    self.grade(job.lesson, recording),
+                    recording.host,
+                    recording,
+                )
+                if recording is not None
+                else CaseOutcome(
+                    job.case.name, "error", "the VM returned no recording for this case"
+                )
+            )
+        return {lid: [self.judged[key] for key in keys] for lid, keys in self.order.items()}
+
+
+def start_validation(
+    lessons: Iterable[Lesson],
+    *,
+    run_here: RunJobs,
+    in_vm: Callable[[Lesson], bool] = lambda _lesson: False,
+    grade: Grade | None = None,
+    on_case: Callable[[str], None] | None = None,
+    kinds: frozenset[str] = CASE_KINDS,
+) -> Validation:
+    """The first half of `validate`: run and judge here the cases of lessons
+    `in_vm` does not claim; collect the others as the VM's batch."""
+    if grade is None:
+        from runner.grade import grade
+    pending = Validation({}, {}, [], grade)
+    for lesson in lessons:
+        pending.order[lesson.id] = []
+        vm = in_vm(lesson)
+        for case in cases(lesson):
+            if case_kind(case) not in kinds:
+                continue
+            job = CaseJob(
+                f"{lesson.id}:{case.name}",
+                lesson,
+                case,
+                runs_for(lesson, case),
+                stop_early=case.name == "starter",
+            )
+            pending.order[lesson.id].append(job.key)
+            if job.steps == []:  # its check reads only the source: nothing to run
+                pending.judged[job.key] = judge(
+                    lesson, case, grade(lesson, source_only(lesson, case))
+                )
+            elif vm:
+                pending.batch.append(job)
+            else:
+                if on_case is not None:
+                    on_case(job.key)
+                recording = run_here([job])[job.key]
+                report = grade(lesson, recording)
+                pending.judged[job.key] = judge(lesson, case, report, recording.host, recording)
+    return pending
+
+
 def validate(
     lessons: Iterable[Lesson],
     *,
@@ -181,44 +254,13 @@ def validate(
     of lessons `in_vm` says go to `run_vm` in one batch at the end (one
     boot); the others run here one by one, `on_case(key)` before each.
     Only cases of `kinds` (case_kind) run."""
-    if grade is None:
-        from runner.grade import grade
-    judged: dict[str, CaseOutcome] = {}
-    order: dict[str, list[str]] = {}
-    batch: list[CaseJob] = []
-    for lesson in lessons:
-        order[lesson.id] = []
-        vm = in_vm(lesson) and run_vm is not None
-        for case in cases(lesson):
-            if case_kind(case) not in kinds:
-                continue
-            job = CaseJob(
-                f"{lesson.id}:{case.name}",
-                lesson,
-                case,
-                runs_for(lesson, case),
-                stop_early=case.name == "starter",
-            )
-            order[lesson.id].append(job.key)
-            if job.steps == []:  # its check reads only the source: nothing to run
-                judged[job.key] = judge(lesson, case, grade(lesson, source_only(lesson, case)))
-            elif vm:
-                batch.append(job)
-            else:
-                if on_case is not None:
-                    on_case(job.key)
-                recording = run_here([job])[job.key]
-                report = grade(lesson, recording)
-                judged[job.key] = judge(lesson, case, report, recording.host, recording)
-    if batch and run_vm is not None:
-        recordings = run_vm(batch)
-        for job in batch:
-            recording = recordings.get(job.key)
-            judged[job.key] = (
-                judge(job.lesson, job.case, grade(job.lesson, recording), recording.host, recording)
-                if recording is not None
-                else CaseOutcome(
-                    job.case.name, "error", "the VM returned no recording for this case"
-                )
-            )
-    return {lid: [judged[key] for key in keys] for lid, keys in order.items()}
+    pending = start_validation(
+        lessons,
+        run_here=run_here,
+        in_vm=(lambda lesson: run_vm is not None and in_vm(lesson)),
+        grade=grade,
+        on_case=on_case,
+        kinds=kinds,
+    )
+    recordings = run_vm(pending.batch) if pending.batch and run_vm is not None else {}
+    return pending.finish(recordings)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from runner.course.tested_on import TestedOn
     from runner.mutation import MutationReport
     from runner.progress import Progress
-    from runner.validate import CaseJob, CaseOutcome
+    from runner.validate import CaseJob, CaseOutcome, Validation
     from runner.workspace import Workspace
 
 
@@ -361,7 +361,24 @@ class Session:
         with vm "on") in one VM boot: of `kernel` (a name in kernels.yaml;
         default: the stock kernel setup.sh installs), run as root or, with
         `learner`, as an unprivileged user with only the README's sudo rule."""
-        from runner.validate import CASE_KINDS, validate
+        pending, run_batch = self._start_validation(
+            lessons, vm, on_case, on_progress, kinds, kernel=kernel, learner=learner
+        )
+        return pending.finish(run_batch(pending.batch) if pending.batch else {})
+
+    def _start_validation(
+        self,
+        lessons: Iterable[Lesson] | None,
+        vm: VmMode,
+        on_case: Callable[[str], None] | None,
+        on_progress: OnProgress | None,
+        kinds: frozenset[str] | None,
+        kernel: str | None = None,
+        learner: bool = False,
+    ) -> tuple[Validation, Callable[[list[CaseJob]], dict[str, Recording]]]:
+        """validate's cases that run here, run and judged; the rest is the VM's
+        batch, with the function that boots the VM for it."""
+        from runner.validate import CASE_KINDS, start_validation
 
         chosen = list(lessons) if lessons is not None else list(self.course.lessons)
         facts = self.host()
@@ -383,44 +400,93 @@ class Session:
                 work, on_progress, stop_early=early, kernel=kernel, learner=learner
             )
 
-        return validate(
+        pending = start_validation(
             chosen,
             run_here=here,
-            run_vm=in_vm,
             in_vm=lambda lesson: use_vm(vm, lesson, facts),
             grade=self.grade,
             on_case=on_case,
             kinds=kinds if kinds is not None else CASE_KINDS,
         )
+        return pending, in_vm
 
-    def mutation_gate(
+    def validate_with_mutants(
         self,
         lessons: Iterable[Lesson] | None = None,
         *,
         vm: VmMode = "off",
+        on_case: Callable[[str], None] | None = None,
         on_progress: OnProgress | None = None,
+        on_mutant: OnProgress | None = None,
+        kinds: frozenset[str] | None = None,
         vm_sample: int | None = None,
-        proven: frozenset[str] = frozenset(),
-    ) -> MutationReport:
-        """`course validate --mutants`: plant classic eBPF mistakes in each
-        lesson's reference solution and prove a check fails for each
-        (runner.mutation); lessons this host cannot run go to one VM boot."""
+    ) -> tuple[dict[str, list[CaseOutcome]], MutationReport]:
+        """`course validate --mutants`: the author gate, then the mutation gate,
+        with ONE VM boot for both: validate's VM cases and the gate's VM
+        mutants ride in the same guest. A lesson whose solution validate
+        judges is the gate's baseline (no second run of it): should that
+        solution fail, its mutants are not judged."""
+        from runner.live import vm as vm_module
         from runner.mutation import run_mutation_gate
 
         chosen = list(lessons) if lessons is not None else list(self.course.lessons)
+        pending, run_batch = self._start_validation(chosen, vm, on_case, on_progress, kinds)
+        passed_here = {
+            key.partition(":")[0]
+            for key, outcome in pending.judged.items()
+            if outcome.case == "solution" and outcome.status == "pass"
+        }
+        judged_in_vm = {job.lesson.id for job in pending.batch if job.case.name == "solution"}
+        by_id = {lesson.id: lesson for lesson in chosen}
+        recordings: dict[str, Recording] = {}
+        booted = False
+
+        def one_boot(gate_jobs: list[Any]) -> dict[str, Recording]:
+            nonlocal booted
+            booted = True
+            work = [(job.key, job.lesson, job.case.probe, job.steps) for job in pending.batch]
+            early = {job.key for job in pending.batch if job.stop_early}
+            for job in gate_jobs:
+                key = f"mutants:{job.key}"
+                work.append((key, by_id[job.lesson_id], job.probe_path, job.only))
+                if job.stop_early:
+                    early.add(key)
+            try:
+                found = self.run_in_vm(work, on_progress, stop_early=early)
+            except SessionError as exc:  # the gate says so per lesson; validate below
+                raise vm_module.VmError(str(exc)) from None
+            recordings.update(
+                {job.key: found[job.key] for job in pending.batch if job.key in found}
+            )
+            return {
+                job.key: found[f"mutants:{job.key}"]
+                for job in gate_jobs
+                if f"mutants:{job.key}" in found
+            }
+
         facts = self.host()
-        if vm != "on":
-            self._prepare_here()
-        return run_mutation_gate(
+        gate = run_mutation_gate(
             self.course,
             chosen,
             facts,
             vm_mode=vm,
             python=self.python,
-            on_progress=on_progress,
+            on_progress=on_mutant,
             vm_sample=vm_sample,
-            proven=proven,
+            proven=frozenset(passed_here | judged_in_vm),
+            run_vm=one_boot,
         )
+        if pending.batch and not booted:  # the gate needed no VM: boot for validate alone
+            recordings = run_batch(pending.batch)
+        outcomes = pending.finish(recordings)
+        for lm in gate.lessons:
+            if lm.lesson not in judged_in_vm:
+                continue
+            solution = next((o for o in outcomes[lm.lesson] if o.case == "solution"), None)
+            if solution is not None and solution.status != "pass":
+                lm.errors.append(f"{solution.message}, so its mutants were not judged")
+                lm.results.clear()
+        return outcomes, gate
 
     # ------------------------------------------------------------ learner state
 

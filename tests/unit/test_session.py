@@ -489,6 +489,75 @@ def test_only_the_starter_stops_at_its_first_failing_step(make_session, runner) 
     assert len(runner.vm_jobs) > 1  # the solution ran too, whole
 
 
+def _plant_one_mutant(monkeypatch) -> None:
+    """Every solution gets one mutant that no static check or host step kills,
+    so it goes to the VM (the fixture's solutions are too small for the real
+    operators)."""
+    from runner import mutation
+
+    def planted(text: str, operators: Any = None) -> tuple[list[Any], int]:
+        return [mutation.Mutant("drop-submit", 3, "a planted mistake", text + "# m\n")], 0
+
+    monkeypatch.setattr(mutation, "mutants", planted)
+
+
+def test_validate_with_mutants_boots_the_vm_once_for_cases_and_mutants(
+    make_session, runner, monkeypatch
+) -> None:
+    _plant_one_mutant(monkeypatch)
+    boots: list[list[str]] = []
+    fake = runner.run_in_vm
+
+    def counted(course_dir, jobs, **options):
+        boots.append([job.lesson_id for job in jobs])
+        return fake(course_dir, jobs, **options)
+
+    runner.run_in_vm = counted
+    session = make_session()
+    outcomes, gate = session.validate_with_mutants([session.lesson("02")], vm="auto")
+    # solution and starter of validate, and the mutant; no baseline run of the
+    # solution for the gate: validate's solution case in the same boot is it
+    assert boots == [["02-kprobe"] * 3]
+    assert [o.status for o in outcomes["02-kprobe"]] == ["pass", "fail"]
+    (lm,) = gate.lessons
+    assert lm.where == "vm" and [r.status for r in lm.results] == ["survived"]
+    assert lm.errors == []
+
+
+def test_a_solution_failing_in_the_shared_boot_leaves_its_mutants_unjudged(
+    make_session, monkeypatch
+) -> None:
+    _plant_one_mutant(monkeypatch)
+
+    def silent(lesson_id: str, probe: Path) -> Recording:
+        recording = passing(lesson_id, probe)
+        recording.runs["main"].lines = []
+        return recording
+
+    runner = FakeRunner(silent)
+    session = make_session()
+    session._run_in_vm = runner.run_in_vm
+    outcomes, gate = session.validate_with_mutants([session.lesson("02")], vm="auto")
+    assert outcomes["02-kprobe"][0].status == "fail"
+    (lm,) = gate.lessons
+    assert lm.results == []
+    assert lm.errors and "so its mutants were not judged" in lm.errors[0]
+    assert "reference solution does not pass 'attached'" in lm.errors[0]
+
+
+def test_validate_with_mutants_still_boots_for_cases_when_no_mutant_needs_the_vm(
+    make_session, runner, monkeypatch
+) -> None:
+    from runner import mutation
+
+    monkeypatch.setattr(mutation, "mutants", lambda text, operators=None: ([], 0))
+    session = make_session()
+    outcomes, gate = session.validate_with_mutants([session.lesson("02")], vm="auto")
+    assert len(runner.vm_jobs) == 2  # solution and starter
+    assert [o.status for o in outcomes["02-kprobe"]] == ["pass", "fail"]
+    assert gate.lessons[0].results == []
+
+
 def test_validate_off_marks_unsupported_cases_and_runs_no_vm(make_session, runner) -> None:
     from runner.live.execute import _unsupported
 

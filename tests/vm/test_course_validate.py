@@ -1,6 +1,6 @@
 """The author gate for the kprobe lessons, as CI runs it: `course validate
 --vm auto --mutants` on lessons 01-04, which this kernel cannot run, live
-in a stock-kernel VM (one boot for validate, one for the gate). Every
+in a stock-kernel VM, in ONE boot for validate's cases and the gate's mutants. Every
 solution must pass, every untouched starter fail, every known-wrong variant
 fail the check it names, and every mutant in the gate's sample (one
 operator after another: `--vm-mutants`) fail a check or be declared
@@ -132,7 +132,8 @@ def test_kprobe_lessons_ran_in_the_vm_when_this_kernel_has_no_kprobes(
     if detect().get("features", {}).get("kprobes", {}).get("ok"):
         pytest.skip("this kernel has kprobes: --vm auto runs every lesson here")
     assert KPROBE_LESSONS, "the course has kprobe lessons"
-    assert "[vm] booting" in validation["stderr"]
+    boots = [line for line in validation["stderr"].splitlines() if "[vm] booting" in line]
+    assert len(boots) == 1, f"validate and the gate share one boot, not {boots}"
 
 
 @pytest.mark.parametrize("lesson_id", KPROBE_LESSONS)
