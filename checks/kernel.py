@@ -363,6 +363,22 @@ def _key_note(entries: list[dict[str, Any]], key: int, run: Run | None) -> str:
     return ""
 
 
+def _forbidden_entry(maps: list[dict[str, Any]], keys: Any) -> tuple[dict[str, Any], int] | None:
+    """The first (map, key) among `maps` with a non-zero entry for one of `keys`."""
+    items = keys if isinstance(keys, list | tuple | set) else [keys]
+    flat = [k for item in items for k in (item if isinstance(item, list | tuple) else [item])]
+    if not flat:
+        raise CheckError("The without_keys param is empty after filling its templates.")
+    for item in maps:
+        for entry in item["entries"]:
+            if not _nonzero(entry):
+                continue
+            for key in flat:
+                if key_ints(entry["key"]) & _wanted_key(int(require_number(key, "without_keys"))):
+                    return item, int(key)
+    return None
+
+
 def _map_label(item: dict[str, Any]) -> str:
     return f"{item['type']} map {item.get('name')!r}"
 
@@ -440,6 +456,10 @@ def _judge_map(
             "value": INTEGER,
             "only_keys": {"type": "array", "minItems": 1, "items": INTEGER},
             "value_contains": {"type": "array", "minItems": 1, "items": INTEGER},
+            # keys no map of `type` may hold, e.g. "{run.probe_pids}": a list or a list template
+            "without_keys": {
+                "anyOf": [{"type": "array", "minItems": 1, "items": INTEGER}, TEMPLATE]
+            },
             "name": {"type": "string", "minLength": 1},
         },
         "required": ["type"],
@@ -450,7 +470,9 @@ def _judge_map(
 def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
     """When the probe was stopped, it held a map of the given type; with
     `key`, one holding an entry for `key` (with `value`, `value_contains`;
-    `only_keys`: no other key)."""
+    `only_keys`: no other key); with `without_keys`, none of those maps holds
+    a non-zero entry for any of those keys (the probe's own pids: it must
+    not count itself)."""
     types = _as_list(params["type"])
     _ready, stop = _evidence(ctx)
     run = ctx.run
@@ -466,7 +488,7 @@ def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
     ]
     expected = {
         k: params[k]
-        for k in ("type", "key", "value", "only_keys", "value_contains", "name")
+        for k in ("type", "key", "value", "only_keys", "value_contains", "without_keys", "name")
         if k in params
     }
     if not candidates:
@@ -479,6 +501,34 @@ def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
             expected=expected,
             observed={"maps": [_map_label(m) for m in held]},
         )
+    if "without_keys" in params:
+        unread = next((m for m in candidates if "entries" not in m), None)
+        if unread is not None:  # no contents is no evidence that the keys are absent
+            why = unread.get("error") or "its contents were not read"
+            return Verdict(
+                "fail",
+                f"The {_map_label(unread)} could not be read ({why}).",
+                expected=expected,
+                observed={"map": _map_label(unread)},
+            )
+        found = _forbidden_entry(candidates, params["without_keys"])
+        if found is not None:
+            item, key = found
+            return Verdict(
+                "fail",
+                f"The {_map_label(item)} holds an entry for key {key}, which must not be "
+                "counted: filter it out in the kernel before counting.",
+                expected=expected,
+                observed={"map": _map_label(item), "key": key},
+            )
+        if "key" not in params:
+            kinds = " or ".join(types)
+            return Verdict(
+                "pass",
+                f"No {kinds} map of the probe held an entry for the keys it must not count.",
+                expected=expected,
+                observed={"maps": [_map_label(m) for m in candidates]},
+            )
     verdicts = [(_judge_map(m, params, ctx), m) for m in candidates]
     for (ok, _close, message), _m in verdicts:
         if ok:

@@ -476,3 +476,37 @@ def test_perf_rings_with_evidence_error_cannot_be_judged() -> None:
 def test_perf_rings_params_are_checked(params: dict[str, Any]) -> None:
     v = judge("kernel.perf_rings", params, _with_rings(4, 4))
     assert v.status == "error" and "\n" not in v.message
+
+
+def test_without_keys_fails_when_a_forbidden_key_was_counted() -> None:
+    # the recorded probe counted every process's opens, the workload's among them
+    v = judge("kernel.map", {"type": "hash", "without_keys": ["{workload.pid}"]}, "run_all_opens")
+    assert v.status == "fail"
+    assert "holds an entry for key" in v.message and "filter it out" in v.message
+    one_sentence(v)
+
+
+def test_without_keys_passes_when_the_probe_did_not_count_itself() -> None:
+    rec = recording("run_all_opens")
+    assert rec.runs["main"].probe_pids
+    v = judge("kernel.map", {"type": "hash", "without_keys": "{run.probe_pids}"}, rec)
+    assert v.status == "pass", v.message
+
+
+def test_without_keys_fails_on_its_own_pid_when_the_probe_counted_itself() -> None:
+    rec = recording("run_all_opens")
+    run = rec.runs["main"]
+    stop = run.evidence[-1]
+    opens = next(m for m in stop["maps"] if m["name"] == "opens")
+    own = run.probe_pids[0]
+    opens["entries"].append({"key": own.to_bytes(4, "little").hex(), "value": "0300000000000000"})
+    v = judge("kernel.map", {"type": "hash", "without_keys": "{run.probe_pids}"}, rec)
+    assert v.status == "fail" and f"key {own}" in v.message
+
+
+def test_without_keys_of_an_unread_map_is_no_pass() -> None:
+    rec = recording("run_all_opens")
+    for m in rec.runs["main"].evidence[-1]["maps"]:
+        m.pop("entries", None)
+    v = judge("kernel.map", {"type": "hash", "without_keys": "{run.probe_pids}"}, rec)
+    assert v.status == "fail" and "could not be read" in v.message
