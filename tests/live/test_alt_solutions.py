@@ -82,7 +82,13 @@ def test_alternative_solution_passes(host: dict, lesson_id: str, probe: Path) ->
 
 # Lessons whose alternatives keep every helper the learner tests import (the
 # other lessons' alternatives are checked by the live run only).
-WITH_HELPERS = {"05-uprobes", "06-tracepoints", "07-perf-sampling", "08-combining"}
+WITH_HELPERS = {
+    "05-uprobes",
+    "06-tracepoints",
+    "07-perf-sampling",
+    "08-combining",
+    "08c-count-only",
+}
 HELPER_CASES = [(i, p) for i, p in CASES if i in WITH_HELPERS]
 
 

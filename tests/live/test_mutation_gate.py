@@ -35,6 +35,7 @@ LESSONS = {
     "06c-open-results": (15, {"tgid-tid", "drop-submit", "signed-cast-dropped", "kernel-read"}),
     "07-perf-sampling": (12, {"tgid-tid", "count-doubled", "one-cpu", "filter-removed"}),
     "08-combining": (20, {"tgid-tid", "filter-removed", "count-before-filter", "count-skipped"}),
+    "08c-count-only": (60, {"tgid-tid", "filter-removed", "count-before-filter", "option-ignored"}),
 }
 WHOLE = os.environ.get("EBPF_COURSE_GATE_LESSONS") == "all"
 SAMPLE = None if WHOLE else int(os.environ.get("EBPF_COURSE_GATE_SAMPLE", "6"))
