@@ -155,6 +155,16 @@ def early_exit_note(run: Run) -> Note | None:
         return None
     status = f"status {run.exit_code}" if run.exit_code is not None else "a signal"
     said = f" Its last words: {run.err()[-1]!r}." if run.err() else ""
+    refused = _refused_options(run)
+    if refused is not None:
+        return {
+            "title": "Your probe does not take the options the lesson runs it with",
+            "cause": f"argparse refused {refused} and exited with {status} before the ready "
+            "line, so the workload never ran.",
+            "fix": f"Add {refused} to your probe's parse_args (the lesson's Goal says what "
+            "each option does), then check again.",
+            "line": None,
+        }
     return {
         "title": "Your probe ended before it was ready",
         "cause": f"It exited with {status} before printing its ready line, so the workload "
@@ -163,6 +173,20 @@ def early_exit_note(run: Run) -> Note | None:
         "it is attached; `course run` shows everything it printed.",
         "line": None,
     }
+
+
+# argparse's last stderr line for an unknown option: "probe.py: error: unrecognized arguments: -c"
+_UNRECOGNIZED = re.compile(r"error: unrecognized arguments: (?P<args>.+)$")
+
+
+def _refused_options(run: Run) -> str | None:
+    """The options argparse refused ("-c"), when that is why the probe ended."""
+    err = run.err()
+    found = _UNRECOGNIZED.search(err[-1].strip()) if err else None
+    if found is None:
+        return None
+    options = [a for a in found.group("args").split() if a.startswith("-")]
+    return ", ".join(options) if options else found.group("args").strip()
 
 
 def format_notes(notes: list[Note]) -> str:

@@ -450,6 +450,28 @@ def test_grade_explains_a_probe_that_ended_before_ready(capsys, tmp_path, worksp
     assert "status 2" in note["cause"] and "'no such tracepoint'" in note["cause"]
 
 
+def test_grade_names_the_options_a_probe_refused(capsys, tmp_path, workspace) -> None:
+    """A starter without the option the lesson passes (08c's -c) ends at once:
+    the note names the option, not "keep the probe running"."""
+    stderr = (
+        "usage: probe.py [-h] [-p PID|NAME] [-s SYSCALL] [-d DURATION]",
+        "probe.py: error: unrecognized arguments: -c",
+    )
+    data = recording(events=0, summary=None, exit_code=2, stderr=stderr)
+    main = data["runs"]["main"]
+    main["lines"] = [ln for ln in main["lines"] if ln["stream"] == "err"]
+    main.update(ready=False, ready_at=None, stop_reason="exited", workload=None)
+    path = write_recording(tmp_path, data)
+    code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
+    assert code == 1
+    notes = json.loads(out)["explanations"]
+    titles = [n["title"] for n in notes]
+    assert "Your probe ended before it was ready" not in titles
+    note = next(n for n in notes if n["title"].startswith("Your probe does not take the options"))
+    assert "argparse refused -c" in note["cause"] and "status 2" in note["cause"]
+    assert "Add -c to your probe's parse_args" in note["fix"]
+
+
 def test_a_stopped_probe_is_not_called_a_crash(capsys, tmp_path, workspace) -> None:
     data = recording(events=2, summary=None)
     data["runs"]["main"]["lines"] += [
