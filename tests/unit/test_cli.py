@@ -437,15 +437,21 @@ def test_grade_explains_a_file_that_is_not_python(capsys, tmp_path, workspace) -
     assert note["line"] == 3 and "SyntaxError: '(' was never closed" in note["cause"]
 
 
-def test_grade_explains_a_probe_that_ended_before_ready(capsys, tmp_path, workspace) -> None:
-    data = recording(events=0, summary=None, exit_code=2, stderr=("no such tracepoint",))
+def _notes_of_an_early_exit(capsys, tmp_path, workspace, stderr: tuple[str, ...]) -> list[dict]:
+    """`course grade --json`'s explanations for a probe that exited with
+    status 2 before its ready line, saying `stderr`."""
+    data = recording(events=0, summary=None, exit_code=2, stderr=stderr)
     main = data["runs"]["main"]
     main["lines"] = [ln for ln in main["lines"] if ln["stream"] == "err"]
     main.update(ready=False, ready_at=None, stop_reason="exited", workload=None)
     path = write_recording(tmp_path, data)
     code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
     assert code == 1
-    notes = json.loads(out)["explanations"]
+    return json.loads(out)["explanations"]
+
+
+def test_grade_explains_a_probe_that_ended_before_ready(capsys, tmp_path, workspace) -> None:
+    notes = _notes_of_an_early_exit(capsys, tmp_path, workspace, ("no such tracepoint",))
     note = next(n for n in notes if n["title"] == "Your probe ended before it was ready")
     assert "status 2" in note["cause"] and "'no such tracepoint'" in note["cause"]
 
@@ -457,14 +463,7 @@ def test_grade_names_the_options_a_probe_refused(capsys, tmp_path, workspace) ->
         "usage: probe.py [-h] [-p PID|NAME] [-s SYSCALL] [-d DURATION]",
         "probe.py: error: unrecognized arguments: -c",
     )
-    data = recording(events=0, summary=None, exit_code=2, stderr=stderr)
-    main = data["runs"]["main"]
-    main["lines"] = [ln for ln in main["lines"] if ln["stream"] == "err"]
-    main.update(ready=False, ready_at=None, stop_reason="exited", workload=None)
-    path = write_recording(tmp_path, data)
-    code, out, _ = course(capsys, *base(workspace), "grade", path, "--json")
-    assert code == 1
-    notes = json.loads(out)["explanations"]
+    notes = _notes_of_an_early_exit(capsys, tmp_path, workspace, stderr)
     titles = [n["title"] for n in notes]
     assert "Your probe ended before it was ready" not in titles
     note = next(n for n in notes if n["title"].startswith("Your probe does not take the options"))
