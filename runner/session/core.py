@@ -440,6 +440,7 @@ class Session:
         by_id = {lesson.id: lesson for lesson in chosen}
         recordings: dict[str, Recording] = {}
         booted = False
+        failed: list[str] = []  # why the one boot failed, said once below
 
         def one_boot(gate_jobs: list[Any]) -> dict[str, Recording]:
             nonlocal booted
@@ -453,7 +454,8 @@ class Session:
                     early.add(key)
             try:
                 found = self.run_in_vm(work, on_progress, stop_early=early)
-            except SessionError as exc:  # the gate says so per lesson; validate below
+            except SessionError as exc:  # the gate stops its VM lessons; said below
+                failed.append(str(exc))
                 raise vm_module.VmError(str(exc)) from None
             recordings.update(
                 {job.key: found[job.key] for job in pending.batch if job.key in found}
@@ -476,6 +478,8 @@ class Session:
             proven=frozenset(passed_here | judged_in_vm),
             run_vm=one_boot,
         )
+        if failed:  # as plain validate: one sentence, not an error per case
+            raise SessionError(failed[0])
         if pending.batch and not booted:  # the gate needed no VM: boot for validate alone
             recordings = run_batch(pending.batch)
         outcomes = pending.finish(recordings)

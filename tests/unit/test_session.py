@@ -545,6 +545,16 @@ def test_a_solution_failing_in_the_shared_boot_leaves_its_mutants_unjudged(
     assert "reference solution does not pass 'attached'" in lm.errors[0]
 
 
+def test_a_vm_that_cannot_run_under_mutants_is_one_sentence(make_session, monkeypatch) -> None:
+    """As for plain validate: not an error per case and per lesson."""
+    _plant_one_mutant(monkeypatch)
+    monkeypatch.setattr("runner.live.vm.vm_available", lambda *_: (False, "QEMU is missing."))
+    session = make_session()
+    session._run_in_vm = None  # the real VM path, whose availability is patched
+    with pytest.raises(SessionError, match="^Cannot use the VM: QEMU is missing.$"):
+        session.validate_with_mutants([session.lesson("02")], vm="auto")
+
+
 def test_validate_with_mutants_still_boots_for_cases_when_no_mutant_needs_the_vm(
     make_session, runner, monkeypatch
 ) -> None:
