@@ -369,13 +369,17 @@ def _forbidden_entry(maps: list[dict[str, Any]], keys: Any) -> tuple[dict[str, A
     flat = [k for item in items for k in (item if isinstance(item, list | tuple) else [item])]
     if not flat:
         raise CheckError("The without_keys param is empty after filling its templates.")
+    # each key's accepted forms once, not per entry: a dump may hold thousands
+    numbers = [int(require_number(k, "without_keys")) for k in flat]
+    wanted = [(key, _wanted_key(key)) for key in numbers]
     for item in maps:
         for entry in item["entries"]:
             if not _nonzero(entry):
                 continue
-            for key in flat:
-                if key_ints(entry["key"]) & _wanted_key(int(require_number(key, "without_keys"))):
-                    return item, int(key)
+            held = key_ints(entry["key"])
+            for key, forms in wanted:
+                if held & forms:
+                    return item, key
     return None
 
 

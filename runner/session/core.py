@@ -394,8 +394,7 @@ class Session:
             }
 
         def in_vm(jobs: list[CaseJob]) -> dict[str, Recording]:
-            work = [(job.key, job.lesson, job.case.probe, job.steps) for job in jobs]
-            early = {job.key for job in jobs if job.stop_early}
+            work, early = _vm_work(jobs)
             return self.run_in_vm(
                 work, on_progress, stop_early=early, kernel=kernel, learner=learner
             )
@@ -445,8 +444,7 @@ class Session:
         def one_boot(gate_jobs: list[Any]) -> dict[str, Recording]:
             nonlocal booted
             booted = True
-            work = [(job.key, job.lesson, job.case.probe, job.steps) for job in pending.batch]
-            early = {job.key for job in pending.batch if job.stop_early}
+            work, early = _vm_work(pending.batch)
             for job in gate_jobs:
                 key = f"mutants:{job.key}"
                 work.append((key, by_id[job.lesson_id], job.probe_path, job.only))
@@ -640,3 +638,11 @@ def vm_progress_lines(on_line: OnLine, on_event: OnEvent | None = None) -> OnPro
             on_event("vm", message)
 
     return progress
+
+
+def _vm_work(
+    jobs: list[CaseJob],
+) -> tuple[list[tuple[str, Lesson, Path, list[str] | None]], set[str]]:
+    """validate's cases as Session.run_in_vm's jobs, and the keys that stop early."""
+    work = [(job.key, job.lesson, job.case.probe, job.steps) for job in jobs]
+    return work, {job.key for job in jobs if job.stop_early}
