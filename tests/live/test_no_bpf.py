@@ -1,10 +1,11 @@
 """A probe that prints perfect lines without loading any BPF program fails
-lessons 06 and 08, and the check it fails is the kernel-evidence one.
+lessons 06, 08 and 08c, and the check it fails is the kernel-evidence one.
 
-The probes are the lessons' wrong variants `fake_lines.py`: they run strace
-(ptrace, no BPF) on the course's processes, which are started and waiting
-before the probe is; 06 makes up the syscall number. Both print exactly the
-lines a correct tracer prints, so every line check passes and only the
+The probes are the lessons' wrong variants `fake_lines.py` (08c:
+`fake_counts.py`): they run strace (ptrace, no BPF) on the course's
+processes, which are started and waiting before the probe is; 06 makes up
+the syscall number. Each prints exactly the lines (08c: the counts) a
+correct tracer prints, so every line check passes and only the
 kernel's own view (no program attached at the hook) tells them apart."""
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ LESSONS = {lesson.id: lesson for lesson in load_course(REPO).lessons}
 FAKES = {
     "06-tracepoints": REPO / "solutions/06-tracepoints/wrong/fake_lines.py",
     "08-combining": REPO / "solutions/08-combining/wrong/fake_lines.py",
+    # strace -c is the count-only fake: the same counts, no program, no map
+    "08c-count-only": REPO / "solutions/08c-count-only/wrong/fake_counts.py",
 }
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("needs_bpf")]
