@@ -227,7 +227,8 @@ def timing_before_stop(params: dict[str, Any], ctx: Context) -> Verdict:
         "before_stop": len(early),
         "first_t": round(matching[0].t, 3) if matching else None,
     }
-    what = f"line matching {rx.pattern!r}" + (f" with {flt.describe()}" if flt else "")
+    # the count's noun is "line(s)", so the plural never lands on a where value
+    what = f"matching {rx.pattern!r}" + (f" with {flt.describe()}" if flt else "")
     if len(early) >= low:
         return Verdict(
             "pass",
@@ -246,7 +247,7 @@ def timing_before_stop(params: dict[str, Any], ctx: Context) -> Verdict:
     )
     return Verdict(
         "fail",
-        f"Expected at least {plural(low, what)} before the probe was stopped, saw "
+        f"Expected at least {plural(low, 'line')} {what} before the probe was stopped, saw "
         f"{len(early)}: {why}.",
         expected,
         observed,

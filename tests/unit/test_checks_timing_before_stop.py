@@ -57,6 +57,9 @@ def test_fails_when_events_print_only_after_the_stop():
     assert verdict.status == "fail"
     assert "after the stop" in verdict.message
     assert verdict.observed == {"matching": 3, "before_stop": 0, "first_t": 3.1}
+    # the plural belongs to "lines", not to the last where value ("filename=...s")
+    assert verdict.message.startswith("Expected at least 3 lines matching ")
+    assert f"filename={MARKER} before the probe was stopped" in verdict.message
 
 
 def test_lines_printed_during_the_stop_snapshot_still_count():

@@ -35,6 +35,7 @@ GENERIC = {
     "open-burst",
     "open-thread",
     "getenv-marker",
+    "usleep-nested",
     "sleeper",
     "cpu-burn",
     "syscalls",
@@ -242,6 +243,7 @@ def test_thread_workload_reports_a_distinct_tid() -> None:
         ("open-marker", {}),
         ("open-burst", {"count": 10}),
         ("getenv-marker", {}),
+        ("usleep-nested", {"pairs": 1}),
         ("sleeper", {"count": 1}),
         ("cpu-burn", {"seconds": 0.05}),
         ("syscalls", {}),
@@ -283,6 +285,7 @@ def test_marker_workload_holds_a_real_directory_fd() -> None:
         ("opens", {"count": 3}, {"openat"}),
         ("open-marker", {"count": 2, "dirfd": True}, {"openat"}),
         ("getenv-marker", {"count": 2}, {"getenv"}),
+        ("usleep-nested", {"pairs": 1}, {"usleep"}),
         ("sleeper", {"count": 2, "interval": 0.01}, {"sleeps"}),
         ("syscalls", {"reads": 5, "writes": 5}, {"read", "write", "exit_group"}),
     ],
@@ -507,3 +510,26 @@ def test_open_results_interleaves_two_threads_opens() -> None:
     assert facts["fifo_tid"] not in (ident.pid, ident.tid) and facts["fifo_fd"] >= 0
     assert "ebpfc-link-" in facts["link"] and "ebpfc-fifo-" in facts["fifo"]  # two names
     assert truth.tid != truth.pid
+
+
+def test_usleep_nested_times_each_call_from_two_threads() -> None:
+    # The inner call lies within the outer one, on another thread, so entry
+    # times keyed by process mix the two up; each call's window runs from
+    # what it asked for to what its caller measured around it.
+    with start_workload(WorkloadSpec("usleep-nested", {"pairs": 2}), PYTHON) as wl:
+        ident = wl.identity
+        assert ident is not None
+        wl.go()
+        truth = wl.finish(timeout=30)
+    facts = truth.facts
+    calls = facts["calls"]
+    assert facts["count"] == len(calls) == 4
+    assert [c["role"] for c in calls] == ["outer", "inner", "outer", "inner"]
+    assert facts["all_nested"] and all(c["nested"] for c in calls)
+    assert len(set(facts["tids"])) == 2 and ident.pid not in facts["tids"]
+    assert {c["tid"] for c in calls if c["role"] == "outer"} == {ident.tid}
+    for call in calls:
+        assert call["min_ns"] == call["asked_us"] * 1000
+        assert call["min_ns"] < call["max_ns"]  # usleep sleeps at least as asked
+    outer, inner = calls[0], calls[1]
+    assert 150_000 <= outer["asked_us"] <= 300_000 and 20_000 <= inner["asked_us"] <= 60_000
