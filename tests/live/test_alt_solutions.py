@@ -84,6 +84,7 @@ def test_alternative_solution_passes(host: dict, lesson_id: str, probe: Path) ->
 # other lessons' alternatives are checked by the live run only).
 WITH_HELPERS = {
     "05-uprobes",
+    "05c-call-latency",
     "06-tracepoints",
     "07-perf-sampling",
     "08-combining",

@@ -4,7 +4,7 @@ lesson's checks, or the lesson declares it equivalent, and the gate leaves
 no mutant files behind. Each mutant is a real probe run (a run whose checks
 fail ends that mutant).
 
-All the host lessons run here (06's challenge too), each on a sample of its mutants taken one
+All the host lessons run here (their challenges too), each on a sample of its mutants taken one
 operator after another (`sample_mutants`: every operator that applies gets
 at least one mutant before any gets two), so CI on 2 cores stays in budget;
 the kprobe lessons' gate runs in tests/vm/test_course_validate.py.
@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.live, pytest.mark.usefixtures("needs_bpf")]
 # lesson -> (fewest mutants the operators must find, operators that must apply)
 LESSONS = {
     "05-uprobes": (12, {"tgid-tid", "drop-submit", "wrong-arg", "kernel-read"}),
+    "05c-call-latency": (30, {"tgid-tid", "drop-submit", "wrong-clock", "kernel-read"}),
     "06-tracepoints": (12, {"tgid-tid", "drop-submit", "wrong-arg"}),
     "06c-open-results": (15, {"tgid-tid", "drop-submit", "signed-cast-dropped", "kernel-read"}),
     "07-perf-sampling": (12, {"tgid-tid", "count-doubled", "one-cpu", "filter-removed"}),
