@@ -1360,18 +1360,18 @@ def _load(course_dir: Path, keys: list[str] | None) -> Course:
     """The whole course, or only the lessons asked for (each loaded on its own,
     so a problem in another lesson does not stop this one)."""
     from runner.course.load import load_course, load_lesson
+    from runner.model import LESSON_ID, id_answers_to
 
     if not keys:
         return load_course(course_dir)
     course_dir = course_dir.resolve()
-    folders = sorted(p.name for p in (course_dir / "lessons").glob("[0-9][0-9]-*"))
+    folders = sorted(
+        p.name for p in (course_dir / "lessons").iterdir() if p.is_dir() and LESSON_ID.match(p.name)
+    )
     lessons = []
     for key in keys:
-        match = [
-            f
-            for f in folders
-            if key in (f, f.split("-", 1)[1]) or (key.isdigit() and int(key) == int(f[:2]))
-        ]
+        # the same names as everywhere else: id, number, slug, or a challenge's code ("06c")
+        match = [f for f in folders if id_answers_to(f, key.lower())]
         if not match:
             raise LookupError(f"there is no lesson {key!r} in {course_dir}/lessons.")
         lessons.append(load_lesson(course_dir, match[0]))

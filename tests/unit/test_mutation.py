@@ -475,3 +475,15 @@ def test_every_shipped_declaration_of_an_equivalent_mutant_still_matches() -> No
         if lesson.solution is not None:
             found, _ = mutants(lesson.solution.read_text())
             assert stale_declarations(lesson, found) == [], lesson.id
+
+
+def test_the_command_line_finds_lessons_and_challenges_by_their_names():
+    repo = Path(__file__).resolve().parents[2]
+    found = mutation._load(repo, ["06c", "5", "call-latency"])
+    assert [lesson.id for lesson in found.lessons] == [
+        "06c-open-results",
+        "05-uprobes",
+        "05c-call-latency",
+    ]
+    with pytest.raises(LookupError):
+        mutation._load(repo, ["99c"])
