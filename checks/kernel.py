@@ -344,6 +344,21 @@ def _key_text(entry: dict[str, Any]) -> str:
     return str(int.from_bytes(raw[:8] if len(raw) <= 8 else raw[:4], "little"))
 
 
+def key_string(hexkey: str) -> str | None:
+    """A key that is text padded with NULs (a char[16] comm), else None."""
+    raw = bytes.fromhex(hexkey)
+    text, _, pad = raw.partition(b"\0")
+    if not text or any(pad) or not all(32 <= b < 127 for b in text):
+        return None
+    return text.decode("ascii")
+
+
+def _key_shown(entry: dict[str, Any]) -> str:
+    """How a message names a key: its text when it is text, else its number."""
+    text = key_string(entry["key"])
+    return repr(text) if text is not None else _key_text(entry)
+
+
 def _key_note(entries: list[dict[str, Any]], key: int, run: Run | None) -> str:
     """Name a classic keying mistake when the keys show it."""
     workload = run.workload if run else None
@@ -392,19 +407,24 @@ def _judge_map(
 ) -> tuple[bool, float, str]:
     """(passes, how close it came 0..3, the sentence)."""
     label = _map_label(item)
-    if "key" not in params:  # the map's existence is the claim (a perf buffer has no entries)
+    if "key" not in params and "key_text" not in params:
+        # the map's existence is the claim (a perf buffer has no entries)
         return True, 3, f"The probe held a {label} when it was stopped."
-    key = int(require_number(params["key"], "key"))
     if "entries" not in item:
         why = item.get("error") or "its contents were not read"
         return False, 0, f"The {label} could not be read ({why})."
     entries = item["entries"]
-    mine = [e for e in entries if key_ints(e["key"]) & _wanted_key(key)]
+    if "key_text" in params:  # a text key such as a comm: its bytes, then NULs
+        key: int | str = repr(str(params["key_text"]))
+        mine = [e for e in entries if key_string(e["key"]) == str(params["key_text"])]
+    else:
+        key = int(require_number(params["key"], "key"))
+        mine = [e for e in entries if key_ints(e["key"]) & _wanted_key(key)]
     if not mine:
-        shown = ", ".join(_key_text(e) for e in entries[:_SHOWN]) or "none"
+        shown = ", ".join(_key_shown(e) for e in entries[:_SHOWN]) or "none"
         more = f" and {len(entries) - _SHOWN} more" if len(entries) > _SHOWN else ""
         cut = " (the dump was cut at the entry cap)" if item.get("truncated") else ""
-        note = _key_note(entries, key, ctx.run)
+        note = _key_note(entries, key, ctx.run) if isinstance(key, int) else ""
         return (
             False,
             (1 if entries else 0) + (0.5 if note else 0),  # a named mistake is the most telling
@@ -438,7 +458,7 @@ def _judge_map(
             allowed |= _wanted_key(int(require_number(k, "only_keys")))
         others = [e for e in entries if _nonzero(e) and not key_ints(e["key"]) & allowed]
         if others:
-            shown = ", ".join(_key_text(e) for e in others[:_SHOWN])
+            shown = ", ".join(_key_shown(e) for e in others[:_SHOWN])
             more = f" and {len(others) - _SHOWN} more" if len(others) > _SHOWN else ""
             only = ", ".join(str(k) for k in params["only_keys"])
             return (
@@ -451,12 +471,21 @@ def _judge_map(
     return True, 3, f"The {label} has an entry for key {key}{what}."
 
 
+# the params a kernel.map verdict repeats as what was expected
+_MAP_PARAMS = (
+    *("type", "key", "key_text", "value"),
+    *("only_keys", "value_contains", "without_keys", "name"),
+)
+
+
 @generic_kind(
     "kernel.map",
     {
         "properties": {
             "type": STRINGS,
             "key": INTEGER,
+            # a text key, e.g. "{workload.comm}" for a map keyed by char[16] comm
+            "key_text": {"type": "string", "minLength": 1},
             "value": INTEGER,
             "only_keys": {"type": "array", "minItems": 1, "items": INTEGER},
             "value_contains": {"type": "array", "minItems": 1, "items": INTEGER},
@@ -467,13 +496,19 @@ def _judge_map(
             "name": {"type": "string", "minLength": 1},
         },
         "required": ["type"],
-        # the entry checks read the entry for `key`
-        "dependentRequired": {"value": ["key"], "value_contains": ["key"], "only_keys": ["key"]},
+        # the entry checks read the entry for `key` (or `key_text`); only_keys are numbers
+        "dependentRequired": {"only_keys": ["key"]},
+        "not": {"required": ["key", "key_text"]},
+        "dependentSchemas": {
+            name: {"anyOf": [{"required": ["key"]}, {"required": ["key_text"]}]}
+            for name in ("value", "value_contains")
+        },
     },
 )
 def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
     """When the probe was stopped, it held a map of the given type; with
-    `key`, one holding an entry for `key` (with `value`, `value_contains`;
+    `key` (or `key_text`, a NUL-padded text key such as a comm), one holding
+    an entry for it (with `value`, `value_contains`;
     `only_keys`: no other key); with `without_keys`, none of those maps holds
     a non-zero entry for any of those keys (the probe's own pids: it must
     not count itself)."""
@@ -490,11 +525,7 @@ def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
         if m.get("type") in types
         and ("name" not in params or fnmatch.fnmatchcase(m.get("name") or "", params["name"]))
     ]
-    expected = {
-        k: params[k]
-        for k in ("type", "key", "value", "only_keys", "value_contains", "without_keys", "name")
-        if k in params
-    }
+    expected = {k: params[k] for k in _MAP_PARAMS if k in params}
     if not candidates:
         kinds = " or ".join(types) + (f" named {params['name']!r}" if "name" in params else "")
         others = ", ".join(_map_label(m) for m in held[:_SHOWN])
@@ -525,7 +556,7 @@ def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
                 expected=expected,
                 observed={"map": _map_label(item), "key": key},
             )
-        if "key" not in params:
+        if "key" not in params and "key_text" not in params:
             kinds = " or ".join(types)
             return Verdict(
                 "pass",
@@ -541,7 +572,7 @@ def map_entry(params: dict[str, Any], ctx: Context) -> Verdict:
     observed = {
         "map": _map_label(item),
         "entries": [
-            {"key": _key_text(e), "value": value_int(e)} for e in item.get("entries", [])[:8]
+            {"key": _key_shown(e), "value": value_int(e)} for e in item.get("entries", [])[:8]
         ],
     }
     return Verdict("fail", message, expected=expected, observed=observed)

@@ -24,6 +24,7 @@ from runner.workloads import (
     fork_gated,
     fork_noise,
     run_released,
+    set_comm,
     workdir,
     workload,
 )
@@ -255,6 +256,64 @@ def open_results(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
         "missing": missing,
         "fifo": fifo,
         "link": link,
+        "pid": child.pid,
+        "tid": child.tid,
+    }
+
+
+COMM_MAIN = "ebpfc-ocomm"
+COMM_SIDE = "ebpfc-oside"
+
+
+@workload("open-comms", {"properties": {"count": _count(5)}})
+def open_comms(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
+    """Two processes, three threads, two comms: counts per process and per comm
+    that differ. Process A's worker (`ebpfc-ocomm`) opens `count` times, then a
+    second thread of A that names itself `ebpfc-oside` opens its own number of
+    times; process B, also `ebpfc-ocomm`, opens a third number of times. So A's
+    total mixes two comms and `ebpfc-ocomm`'s total spans two processes: a
+    per-comm table summed from the per-process one (by a process's last name)
+    is wrong. The two other numbers are drawn here, per run."""
+    draw = secrets.SystemRandom()
+    main = params["count"]
+    side = draw.randint(1, max(2, main))
+    # B opens more than all of A, so the four totals a table shows always
+    # differ: side < A's total < B's < ebpfc-ocomm's
+    other = main + side + draw.randint(1, max(2, main))
+    path = _target("ebpfc-ocomm")
+
+    def actions() -> dict[str, Any]:
+        _open_close(path, main)
+        found: dict[str, int] = {}
+
+        def side_thread() -> None:
+            set_comm(COMM_SIDE)
+            found["tid"] = threading.get_native_id()
+            _open_close(path, side)
+
+        helper = threading.Thread(target=side_thread)
+        helper.start()
+        helper.join()
+        return {"side_tid": found["tid"]}
+
+    child = fork_gated(actions, COMM_MAIN)
+    second = fork_gated(lambda: _open_close(path, other), COMM_MAIN)
+    ready(Identity(pid=child.pid, tid=child.tid, comm=COMM_MAIN))
+    second.release()
+    child.release()
+    measured = child.wait()
+    second.wait()
+    return {
+        "path": path,
+        "opens": main + side + other,
+        "pid_opens": main + side,  # process A, both of its comms
+        "other_pid": second.pid,
+        "other_opens": other,
+        "comm": COMM_MAIN,
+        "comm_opens": main + other,  # both processes
+        "side_comm": COMM_SIDE,
+        "side_opens": side,
+        "side_tid": measured["side_tid"],
         "pid": child.pid,
         "tid": child.tid,
     }

@@ -510,3 +510,63 @@ def test_without_keys_of_an_unread_map_is_no_pass() -> None:
         m.pop("entries", None)
     v = judge("kernel.map", {"type": "hash", "without_keys": "{run.probe_pids}"}, rec)
     assert v.status == "fail" and "could not be read" in v.message
+
+
+def _with_comm_map(counts: dict[str, int]) -> Recording:
+    """A recorded run whose stop snapshot also holds a hash keyed by char[16]
+    comm (edited in: the recorded probes count by pid only)."""
+    rec = recording("run_all_opens")
+    entries = [
+        {"key": comm.encode().ljust(16, b"\0").hex(), "value": n.to_bytes(8, "little").hex()}
+        for comm, n in counts.items()
+    ]
+    rec.runs["main"].evidence[-1]["maps"].append(
+        {"type": "hash", "name": "by_comm", "key_size": 16, "value_size": 8, "entries": entries}
+    )
+    return rec
+
+
+BY_COMM = {"type": "hash", "name": "by_comm", "key_text": "ebpfc-ocomm"}
+
+
+def test_a_text_key_finds_the_comm_entry_and_its_count() -> None:
+    rec = _with_comm_map({"ebpfc-ocomm": 10, "bash": 3})
+    v = judge("kernel.map", {**BY_COMM, "value": 10}, rec)
+    assert v.status == "pass", v.message
+    assert "key 'ebpfc-ocomm' holding 10" in v.message
+    one_sentence(v)
+
+
+def test_a_text_key_with_another_count_fails() -> None:
+    # the per-comm count summed from a per-process table: another number
+    v = judge("kernel.map", {**BY_COMM, "value": 10}, _with_comm_map({"ebpfc-ocomm": 7}))
+    assert v.status == "fail"
+    assert "entry for key 'ebpfc-ocomm' holds 7, not 10" in v.message
+
+
+def test_a_missing_text_key_names_the_keys_as_text() -> None:
+    v = judge("kernel.map", {**BY_COMM, "value": 10}, _with_comm_map({"ebpfc-ocom": 10}))
+    assert v.status == "fail"
+    assert "no entry for key 'ebpfc-ocomm'" in v.message and "'ebpfc-ocom'" in v.message
+
+
+def test_text_key_needs_nul_padding_not_garbage() -> None:
+    rec = _with_comm_map({})
+    garbage = b"ebpfc-ocomm\0junk".hex()
+    rec.runs["main"].evidence[-1]["maps"][-1]["entries"].append(
+        {"key": garbage, "value": (10).to_bytes(8, "little").hex()}
+    )
+    assert judge("kernel.map", {**BY_COMM, "value": 10}, rec).status == "fail"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"type": "hash", "key": 1, "key_text": "x"},
+        {"type": "hash", "value": 3},
+        {"type": "hash", "key_text": "x", "only_keys": [1]},
+    ],
+)
+def test_key_and_key_text_params_are_checked(params: dict[str, Any]) -> None:
+    v = judge("kernel.map", params, _with_comm_map({"x": 3}))
+    assert v.status == "error" and "params are invalid" in v.message

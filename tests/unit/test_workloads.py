@@ -533,3 +533,18 @@ def test_usleep_nested_times_each_call_from_two_threads() -> None:
         assert call["min_ns"] < call["max_ns"]  # usleep sleeps at least as asked
     outer, inner = calls[0], calls[1]
     assert 150_000 <= outer["asked_us"] <= 300_000 and 20_000 <= inner["asked_us"] <= 60_000
+
+
+def test_open_comms_counts_differ_per_process_and_per_comm() -> None:
+    with start_workload(WorkloadSpec("open-comms", {"count": 3}), PYTHON) as wl:
+        ident = wl.identity
+        assert ident is not None and ident.comm == "ebpfc-ocomm"
+        wl.go()
+        truth = wl.finish(timeout=30)
+    f = truth.facts
+    assert f["pid_opens"] == 3 + f["side_opens"]
+    assert f["comm_opens"] == 3 + f["other_opens"]
+    assert f["opens"] == f["pid_opens"] + f["other_opens"]
+    assert f["side_opens"] < f["pid_opens"] < f["other_opens"] < f["comm_opens"]
+    assert f["other_pid"] not in (ident.pid, ident.tid) and f["side_tid"] != ident.tid
+    assert (f["comm"], f["side_comm"]) == ("ebpfc-ocomm", "ebpfc-oside")
