@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Count do_sys_openat2 calls per process in a BPF hash map.
+
+Instead of sending every event to user space, the kprobe adds one to a
+counter in a BPF_HASH keyed by the process id (tgid). When the window
+ends, this script reads the map once and prints a table, busiest first.
+
+Challenge 03c: count per command name too (see the lesson's Goal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+# BPF C text: two maps keyed by tgid, one for the count, one for the name
+# (a thread may rename itself, so the name kept is the last one seen).
+BPF_TEXT = r"""
+#include <uapi/linux/ptrace.h>
+
+struct name_t {
+    char comm[16];
+};
+
+BPF_HASH(counts, u32, u64);
+BPF_HASH(names, u32, struct name_t);
+// TODO: a second map that counts per command name, whichever process it is in
+
+int count_open(struct pt_regs *ctx) {
+    u32 pid = bpf_get_current_pid_tgid() >> 32;   // tgid, not the thread id
+    struct name_t name = {};
+    bpf_get_current_comm(&name.comm, sizeof(name.comm));
+    counts.increment(pid);
+    names.update(&pid, &name);
+    return 0;
+}
+"""
+
+FUNCTION = "do_sys_openat2"
+TOP = 20
+HEADER = f"{'PID':<7} {'COMM':<16} {'OPENS':>8}"
+COMM_HEADER = f"{'COMM':<16} {'OPENS':>8}"
+
+EXAMPLES = """examples:
+    ./probe.py          # count opens per process for 5 seconds
+    ./probe.py -d 10    # for 10 seconds
+    ./probe.py -d 0     # until Ctrl+C
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=f"Count {FUNCTION}() calls per process and print the top {TOP}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument(
+        "-d",
+        "--duration",
+        type=int,
+        default=5,
+        help="seconds to count; 0 counts until Ctrl+C (default: 5)",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 0:
+        parser.error("the duration must be 0 (until Ctrl+C) or a positive number of seconds")
+    return args
+
+
+def top_rows(counts: dict[int, int], limit: int = TOP) -> list[tuple[int, int]]:
+    """(pid, count) pairs, largest count first (ties by pid), at most `limit`."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def format_table(rows: list[tuple[int, int]], names: dict[int, str]) -> list[str]:
+    if not rows:
+        return ["(No data collected)"]
+    lines = [HEADER]
+    for pid, count in rows:
+        lines.append(f"{pid:<7} {names.get(pid, '?'):<16} {count:>8}")
+    return lines
+
+
+def format_comm_table(rows: list[tuple[str, int]]) -> list[str]:
+    # TODO: the per-command table: COMM_HEADER, then one row per comm (the
+    # lesson's Expected output), or "(No data collected)"
+    return []
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        fail("This probe loads a BPF program and must run as root: try sudo.")
+    from bcc import BPF  # imported late so --help works without bcc
+
+    b = BPF(text=BPF_TEXT)
+    try:
+        b.attach_kprobe(event=FUNCTION, fn_name="count_open")
+    except Exception:
+        fail(f"Cannot attach a kprobe to {FUNCTION}: this kernel does not have it traceable.")
+    print(f"Attached kprobe to: {FUNCTION}", flush=True)
+    until = f"for {args.duration} seconds" if args.duration else "until Ctrl+C"
+    print(f"Counting calls {until}...", file=sys.stderr, flush=True)
+    try:
+        if args.duration:
+            time.sleep(args.duration)
+        else:
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    b.detach_kprobe(event=FUNCTION)  # stop counting before reading the map
+    counts = {k.value: v.value for k, v in b["counts"].items()}
+    names = {k.value: v.comm.decode(errors="replace") for k, v in b["names"].items()}
+    for line in format_table(top_rows(counts), names):
+        print(line, flush=True)
+    # TODO: then a blank line and the per-command table, read from the kernel
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
