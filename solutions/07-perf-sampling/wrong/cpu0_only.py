@@ -38,7 +38,12 @@ int on_sample(struct bpf_perf_event_data *ctx) {
         __sync_fetch_and_add(per_cpu, 1);
     struct proc_key_t key = {.pid = pid};
     bpf_get_current_comm(&key.comm, sizeof(key.comm));
-    by_process.increment(key);
+    // lookup_or_try_init, then an atomic add: the same process may be sampled
+    // on two CPUs at once, and increment() adds without a lock
+    u64 zero = 0;
+    u64 *count = by_process.lookup_or_try_init(&key, &zero);
+    if (count)
+        __sync_fetch_and_add(count, 1);
     return 0;
 }
 """
