@@ -186,6 +186,7 @@ def workdir() -> Path:
 
 # Re-exported at the end: these modules use the names defined above.
 from runner.workloads._child import (  # noqa: E402
+    NOISE_COMM,
     Child,
     Noise,
     fork_gated,
@@ -196,6 +197,7 @@ from runner.workloads._child import (  # noqa: E402
 __all__ = [
     "Child",
     "Identity",
+    "NOISE_COMM",
     "NOISE_PARAM",
     "Noise",
     "Ready",

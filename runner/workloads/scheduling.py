@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from runner.workloads import (
+    NOISE_COMM,
     NOISE_PARAM,
     Identity,
     Ready,
@@ -105,24 +106,42 @@ def _online_cpus() -> list[int]:
                 "default": False,
                 "description": "Burn one thread pinned to each online CPU instead of one.",
             },
+            "noise": {
+                **NOISE_PARAM,
+                "description": "Also start an 'ebpfc-noise' process burning the same CPUs "
+                "for the same time, so both share them.",
+            },
         }
     },
 )
 def cpu_burn(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
     """A child that keeps one CPU (or each online CPU) busy for `seconds` under
-    a known comm."""
+    a known comm; with `noise`, a second process burns the same CPUs meanwhile
+    (each measures the CPU time it really got)."""
     seconds = params["seconds"]
     per_cpu = params["per_cpu"]
     cpus = _online_cpus() if per_cpu else None
     if cpus == []:
         raise WorkloadError("the workload may run on no online CPU.")
     child = fork_gated(lambda: _burn(seconds), "ebpfc-burn", cpus=cpus)
+    noise = fork_gated(lambda: _burn(seconds), NOISE_COMM, cpus=cpus) if params["noise"] else None
     ready(Identity(pid=child.pid, tid=child.tid, comm="ebpfc-burn"))
-    measured, _ = run_released(child, None)
-    if per_cpu:
-        threads = measured["threads"]
+    noise_facts = None
+    if noise is None:
+        measured, _ = run_released(child, None)
     else:
-        threads = [{"tid": child.tid, "cpu": None, **measured}]
+        noise.release()
+        child.release()
+        measured = child.wait()
+        noisy = _threads(noise.wait(), noise.tid, per_cpu)
+        noise_facts = {
+            "pid": noise.pid,
+            "tid": noise.tid,
+            "comm": NOISE_COMM,
+            "threads": noisy,
+            "cpu_seconds": round(sum(t["cpu_seconds"] for t in noisy), 6),
+        }
+    threads = _threads(measured, child.tid, per_cpu)
     return {
         "seconds": seconds,
         "per_cpu": per_cpu,
@@ -132,4 +151,10 @@ def cpu_burn(params: dict[str, Any], ready: Ready) -> dict[str, Any]:
         "wall_seconds": max(t["wall_seconds"] for t in threads),
         "pid": child.pid,
         "tid": child.tid,
+        "noise": noise_facts,
     }
+
+
+def _threads(measured: dict[str, Any], tid: int, per_cpu: bool) -> list[dict[str, Any]]:
+    """Each burning thread's facts: the pinned workers', or the one worker's."""
+    return measured["threads"] if per_cpu else [{"tid": tid, "cpu": None, **measured}]

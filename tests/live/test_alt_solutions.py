@@ -87,6 +87,7 @@ WITH_HELPERS = {
     "05c-call-latency",
     "06-tracepoints",
     "07-perf-sampling",
+    "07c-one-process",
     "08-combining",
     "08c-count-only",
 }

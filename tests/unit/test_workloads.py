@@ -548,3 +548,23 @@ def test_open_comms_counts_differ_per_process_and_per_comm() -> None:
     assert f["side_opens"] < f["pid_opens"] < f["other_opens"] < f["comm_opens"]
     assert f["other_pid"] not in (ident.pid, ident.tid) and f["side_tid"] != ident.tid
     assert (f["comm"], f["side_comm"]) == ("ebpfc-ocomm", "ebpfc-oside")
+
+
+def test_cpu_burn_noise_burns_the_same_cpus_in_another_process() -> None:
+    params = {"seconds": 0.2, "per_cpu": True, "noise": True}
+    with start_workload(WorkloadSpec("cpu-burn", params), PYTHON) as wl:
+        ident = wl.identity
+        assert ident is not None
+        wl.go()
+        truth = wl.finish(timeout=30)
+    noise = truth.facts["noise"]
+    assert noise["comm"] == "ebpfc-noise" and noise["pid"] not in (ident.pid, ident.tid)
+    assert [t["cpu"] for t in noise["threads"]] == truth.facts["cpus"]
+    assert noise["cpu_seconds"] > 0 and truth.facts["cpu_seconds"] > 0
+
+
+def test_cpu_burn_without_noise_says_none() -> None:
+    with start_workload(WorkloadSpec("cpu-burn", {"seconds": 0.05}), PYTHON) as wl:
+        wl.go()
+        truth = wl.finish(timeout=30)
+    assert truth.facts["noise"] is None
