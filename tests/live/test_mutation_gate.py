@@ -35,6 +35,7 @@ LESSONS = {
     "06-tracepoints": (12, {"tgid-tid", "drop-submit", "wrong-arg"}),
     "06c-open-results": (15, {"tgid-tid", "drop-submit", "signed-cast-dropped", "kernel-read"}),
     "07-perf-sampling": (12, {"tgid-tid", "count-doubled", "one-cpu", "filter-removed"}),
+    "07c-one-process": (25, {"tgid-tid", "count-before-filter", "filter-removed", "one-cpu"}),
     "08-combining": (20, {"tgid-tid", "filter-removed", "count-before-filter", "count-skipped"}),
     "08c-count-only": (60, {"tgid-tid", "filter-removed", "count-before-filter", "option-ignored"}),
 }
