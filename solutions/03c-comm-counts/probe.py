@@ -35,7 +35,13 @@ int count_open(struct pt_regs *ctx) {
     bpf_get_current_comm(&name.comm, sizeof(name.comm));
     counts.increment(pid);
     names.update(&pid, &name);
-    comm_counts.increment(name);   // name was zeroed, so equal comms are equal keys
+    // name was zeroed, so equal comms are equal keys. Threads of one name in
+    // two processes may open at the same moment on two CPUs: find or create
+    // the entry, then add atomically (increment() adds without a lock).
+    u64 zero = 0;
+    u64 *by_name = comm_counts.lookup_or_try_init(&name, &zero);
+    if (by_name)
+        __sync_fetch_and_add(by_name, 1);
     return 0;
 }
 """
