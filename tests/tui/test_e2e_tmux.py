@@ -24,8 +24,10 @@ from runner.workspace import Workspace
 pytestmark = [pytest.mark.live, pytest.mark.tui]
 
 REPO = Path(__file__).resolve().parents[2]
-LESSONS = len(load_course(REPO).lessons)  # the header counts challenges too
+COURSE = load_course(REPO)
+LESSONS = len(COURSE.lessons)  # the header counts challenges too
 LESSON = "06-tracepoints"
+STEPS = [lesson.id for lesson in COURSE.lessons].index(LESSON)  # `n` presses from lesson 00
 SOCKET = f"ebpfc-e2e-{os.getpid()}"  # a private tmux server, not the user's
 
 
@@ -74,7 +76,7 @@ def test_watch_mode_passes_lesson_06_in_tmux(tmp_path: Path, can_run_probes: Non
     tmux("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", command)
     try:
         wait_for(f"Passed 0/{LESSONS} lessons", timeout=60)
-        for _ in range(6):
+        for _ in range(STEPS):
             tmux("send-keys", "-t", "e2e", "n")
         wait_for("06 Tracepoints — ", timeout=30)
         assert "watch on" in screen()
