@@ -6,13 +6,12 @@ which directory, and when.
 Written another way than the reference: the record is reserved in a BPF ring
 buffer, so the name field can hold PATH_MAX bytes (no 512-byte stack limit);
 the arguments are read from the registers with PT_REGS_PARM1/2 instead of
-named parameters; the name is cut at its first NUL with ctypes.string_at.
+named parameters; the names are cut at their first NUL with bytes.partition.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import sys
 import time
@@ -49,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return found
 
 
-def text(field: ctypes.Array) -> str:
-    return ctypes.string_at(ctypes.addressof(field)).decode("utf-8", "replace")
+def text(field: bytes) -> str:
+    """A char[] member of a ctypes struct reads as bytes: cut at its first NUL."""
+    return field.partition(b"\0")[0].decode("utf-8", "replace")
 
 
 def main() -> int:
